@@ -1,0 +1,2 @@
+/* placeholder */
+typedef int kmt_offer_placeholder;

@@ -1,0 +1,1 @@
+/* placeholder */ typedef int kmt_td_placeholder;

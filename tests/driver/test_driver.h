@@ -1,0 +1,82 @@
+#ifndef KMT_TEST_DRIVER_H
+#define KMT_TEST_DRIVER_H
+
+/*
+ * VK_LAYER_KMT_test_driver: an explicit layer placed at the bottom of the test
+ * stack (below VK_LAYER_KHRONOS_validation) that adds to lavapipe what it lacks
+ * for this project: VK_EXT_memory_priority, VK_EXT_pageable_device_local_memory
+ * and VK_EXT_memory_budget, a device-local-only memory type, recorded driver
+ * priorities and a device-loss switch. It strips everything it adds before
+ * calling lavapipe.
+ *
+ * Tests steer it through one plain struct, in the manner of Vulkan-Loader's
+ * test layer: look up kmt_test_driver_control() with
+ * dlopen(KMT_TEST_DRIVER_PATH, RTLD_NOW | RTLD_NOLOAD) + dlsym while an
+ * instance exists (the loader unloads layers at vkDestroyInstance). Knobs that
+ * must hold before vkCreateInstance come from environment variables, read at
+ * every vkCreateInstance into the knobs below:
+ *   KMT_TEST_DRIVER_HIDE=all|pageable|budget|priority   (comma list)
+ *   KMT_TEST_DRIVER_DEVICE_LOCAL_ONLY_TYPE=1
+ *   KMT_TEST_DRIVER_BUDGET_MB=<n>
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <pthread.h>
+#include <vulkan/vulkan_core.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KMT_TD_MAX_PRIORITY_RECORDS 65536
+#define KMT_TD_MAX_EXTENSIONS 64
+
+enum kmt_td_priority_source {
+    KMT_TD_PRIORITY_AT_ALLOCATE = 0, /* VkMemoryPriorityAllocateInfoEXT (or 0.5 when absent) */
+    KMT_TD_PRIORITY_SET = 1,         /* vkSetDeviceMemoryPriorityEXT */
+};
+
+struct kmt_td_priority_record {
+    uint64_t memory; /* the VkDeviceMemory the driver saw */
+    float priority;
+    enum kmt_td_priority_source source;
+};
+
+struct kmt_test_driver_control {
+    pthread_mutex_t lock; /* guards the records; knobs are plain fields */
+
+    /* knobs */
+    bool hide_memory_priority;    /* VK_EXT_memory_priority not advertised */
+    bool hide_pageable;           /* VK_EXT_pageable_device_local_memory not advertised */
+    bool hide_memory_budget;      /* VK_EXT_memory_budget not advertised */
+    bool device_local_only_type;  /* expose memory type 1: DEVICE_LOCAL only, heap 0 */
+    uint64_t heap_budget;         /* reported heapBudget[0]; 0 = heap size */
+    bool lose_device;             /* submits and waits return VK_ERROR_DEVICE_LOST from now on */
+
+    /* records, reset by kmt_test_driver_reset() */
+    uint32_t priority_record_count;
+    struct kmt_td_priority_record priority_records[KMT_TD_MAX_PRIORITY_RECORDS];
+    uint64_t heap_usage;          /* bytes live through vkAllocateMemory/vkFreeMemory */
+    uint32_t allocation_count;    /* live allocations */
+
+    /* what the last vkCreateDevice passed down to lavapipe's level */
+    uint32_t created_device_count;
+    uint32_t last_device_extension_count;
+    char last_device_extensions[KMT_TD_MAX_EXTENSIONS][VK_MAX_EXTENSION_NAME_SIZE];
+    bool last_device_timeline_semaphore;     /* feature enabled (any struct form) */
+    bool last_device_memory_priority;        /* feature enabled */
+    bool last_device_pageable;               /* feature enabled */
+    uint32_t last_instance_api_version;      /* VkApplicationInfo::apiVersion seen (0 = none) */
+    uint32_t last_instance_extension_count;
+    char last_instance_extensions[KMT_TD_MAX_EXTENSIONS][VK_MAX_EXTENSION_NAME_SIZE];
+};
+
+typedef struct kmt_test_driver_control *(*PFN_kmt_test_driver_control)(void);
+typedef void (*PFN_kmt_test_driver_reset)(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

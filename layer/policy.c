@@ -1,2 +1,2 @@
-/* placeholder */
+/* policy.c -- discard policies (next step). */
 typedef int kmt_policy_placeholder;

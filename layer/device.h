@@ -1,0 +1,125 @@
+/*
+ * device.h -- the layer's per-instance, per-physical-device, per-device and
+ * per-queue state, and the global tables that find it from a handle.
+ *
+ * LOADER-NOTES: dispatch keys are not final inside vkCreateInstance /
+ * vkCreateDevice, so state is keyed by the handle values themselves (the app
+ * and the layer see the same VkInstance / VkDevice / VkQueue values), and
+ * physical devices by the handles the layer's own enumerate hook returns.
+ */
+#ifndef KMT_DEVICE_H
+#define KMT_DEVICE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <vulkan/vulkan_core.h>
+#include <vulkan/vk_layer.h>
+
+#include "dispatch.h"
+#include "log.h"
+#include "offer.h"
+#include "settings.h"
+
+#define KMT_LAYER_NAME "VK_LAYER_KMT_offer_reclaim"
+
+/* Attached to a VkInstance. */
+struct kmt_instance {
+    VkInstance handle;
+    struct kmt_instance_dispatch next;
+    struct kmt_logger logger;
+    uint32_t api_version;        /* the app's VkApplicationInfo::apiVersion (1.0 when absent) */
+    VkAllocationCallbacks allocator;
+    bool has_allocator;
+};
+
+/* Attached to a VkPhysicalDevice: what the driver underneath supports. */
+struct kmt_physical_device {
+    VkPhysicalDevice handle;
+    struct kmt_instance *instance;
+    bool probed;
+    uint32_t api_version;        /* effective: min(instance, device) */
+    bool timeline_extension;     /* VK_KHR_timeline_semaphore listed */
+    bool timeline;               /* timelineSemaphore feature */
+    bool memory_priority;        /* VK_EXT_memory_priority + feature */
+    bool pageable;               /* VK_EXT_pageable_device_local_memory + feature */
+    bool memory_budget;          /* VK_EXT_memory_budget */
+};
+
+struct kmt_device;
+
+/* Attached to a VkQueue of a device that enabled the extension. */
+struct kmt_queue {
+    VkQueue handle;
+    struct kmt_device *device;
+    uint32_t family, index;
+    /* Serialises submissions on this queue: the app's and the layer's own
+     * paging work share it when the family has no spare queue. */
+    pthread_mutex_t lock;
+    VkSemaphore tracking;          /* timeline, signalled with the device serial of each submission */
+    _Atomic uint64_t last_serial;  /* highest serial submitted */
+    _Atomic uint64_t completed;    /* highest serial seen complete */
+    struct kmt_queue *next_queue;
+};
+
+/* Attached to a VkDevice. */
+struct kmt_device {
+    VkDevice handle;
+    struct kmt_instance *instance;
+    struct kmt_physical_device *physical;
+    struct kmt_device_dispatch next;
+    PFN_vkSetDeviceLoaderData set_loader_data;
+    VkAllocationCallbacks allocator;
+    bool has_allocator;
+    const VkAllocationCallbacks *pallocator; /* &allocator or NULL */
+
+    bool enabled;                 /* the app enabled VK_KMT_offer_reclaim */
+    bool app_pageable;            /* the app itself enabled VK_EXT_pageable_device_local_memory */
+    bool app_timeline_khr;        /* the app itself enabled VK_KHR_timeline_semaphore */
+    bool pageable, memory_priority, memory_budget; /* enabled underneath (by the app or the layer) */
+
+    struct kmt_settings settings;
+    VkPhysicalDeviceMemoryProperties memory_properties;
+
+    /* Guards the tracker and everything below. Never held across a wait. */
+    pthread_mutex_t lock;
+    struct kmt_tracker tracker;
+    struct kmt_queue *queues;
+    VkSemaphore paging;           /* the paging fence (vkGetPagingFenceKMT) */
+    uint64_t paging_value;        /* last value a paging operation signals */
+
+    _Atomic uint64_t submit_serial; /* last serial handed to a submission */
+    atomic_bool lost;               /* a call returned VK_ERROR_DEVICE_LOST */
+};
+
+/* Global tables. */
+bool kmt_register_instance(struct kmt_instance *instance);
+struct kmt_instance *kmt_unregister_instance(VkInstance instance);
+struct kmt_instance *kmt_instance_from_handle(VkInstance instance);
+
+bool kmt_register_physical_device(VkPhysicalDevice handle, struct kmt_instance *instance);
+struct kmt_physical_device *kmt_physical_from_handle(VkPhysicalDevice handle);
+void kmt_unregister_physical_devices_of(struct kmt_instance *instance);
+
+bool kmt_register_device(struct kmt_device *device);
+struct kmt_device *kmt_unregister_device(VkDevice device);
+struct kmt_device *kmt_device_from_handle(VkDevice device);
+
+bool kmt_register_queue(struct kmt_queue *queue);
+void kmt_unregister_queue(VkQueue queue);
+struct kmt_queue *kmt_queue_from_handle(VkQueue queue);
+
+/* Probes the driver's support once (extensions, features, API version). */
+void kmt_probe_physical_device(struct kmt_physical_device *physical);
+
+/* Records a VK_ERROR_DEVICE_LOST returned by any call of the device. */
+static inline VkResult
+kmt_note_result(struct kmt_device *device, VkResult result)
+{
+    if (result == VK_ERROR_DEVICE_LOST)
+        atomic_store(&device->lost, true);
+    return result;
+}
+
+#endif

@@ -1,0 +1,25 @@
+/*
+ * log.h -- messages through the app's VK_EXT_debug_utils messengers, else
+ * stderr (prefixed with the layer name), filtered by LOG_LEVEL. Every message
+ * has a stable ID ("KMT-...") and, where there is one, the object it is about.
+ */
+#ifndef KMT_LOG_H
+#define KMT_LOG_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <vulkan/vulkan_core.h>
+
+#include "settings.h"
+
+struct kmt_logger {
+    VkInstance instance;
+    PFN_vkSubmitDebugUtilsMessageEXT submit; /* NULL unless the app enabled VK_EXT_debug_utils */
+    atomic_uint messengers;                  /* messengers the app has created */
+    enum kmt_log_level level;
+};
+
+void kmt_log(const struct kmt_logger *logger, enum kmt_log_level level, const char *id, VkObjectType object_type,
+             uint64_t object, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+#endif

@@ -124,4 +124,33 @@ driver_priorities(VulkanStack& s, VkDeviceMemory memory, bool include_allocation
     return out;
 }
 
+// App-visible snapshot of what a rejected call must leave alone.
+struct Snapshot {
+    std::vector<VkAllocationStatusKMT> status;
+    std::vector<uint32_t> priority;
+    std::vector<float> driver_priority;
+    uint32_t driver_records = 0;
+
+    bool operator==(const Snapshot& o) const
+    {
+        return status == o.status && priority == o.priority && driver_priority == o.driver_priority &&
+               driver_records == o.driver_records;
+    }
+};
+
+inline Snapshot
+snapshot(VulkanStack& s, const std::vector<VkDeviceMemory>& memories)
+{
+    Snapshot out;
+    for (VkDeviceMemory m : memories) {
+        VkAllocationStateKMT st = state_of(s, m);
+        out.status.push_back(st.status);
+        out.priority.push_back(st.offerPriority);
+        out.driver_priority.push_back(st.driverPriority);
+    }
+    if (s.driver())
+        out.driver_records = s.driver()->priority_record_count;
+    return out;
+}
+
 }  // namespace kmt

@@ -1,1 +1,1106 @@
-/* placeholder */ typedef int kmt_td_placeholder;
+/*
+ * VK_LAYER_KMT_test_driver: the bottom layer of the test stack. It adds to
+ * lavapipe what this project's tests need (see test_driver.h) and strips all of
+ * it again before calling lavapipe.
+ *
+ * Loader facts this file relies on (shared/reference/LOADER-NOTES.md):
+ *  - only static functions are handed to the loader; the exported
+ *    vkGetInstanceProcAddr & co are thin wrappers (exported-GIPA deadlock);
+ *  - next-layer instance functions are resolved inside vkCreateInstance;
+ *  - dispatch keys are not final during creation: instances and devices are
+ *    keyed by handle value, queues by the handle vkGetDeviceQueue(2) returns,
+ *    physical devices by their dispatch key computed lazily after creation.
+ */
+#define VK_NO_PROTOTYPES 1
+
+#include "test_driver.h"
+
+#include <vulkan/vk_layer.h>
+#include <vulkan/vulkan.h>
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TD_EXPORT __attribute__((visibility("default")))
+#define TD_LAYER_NAME "VK_LAYER_KMT_test_driver"
+#define TD_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define TD_MAX_QUEUES 64
+
+/* ------------------------------------------------------------------------- */
+/* Control struct and knobs                                                  */
+
+static struct kmt_test_driver_control g_control = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* The knob values read from the environment at the last vkCreateInstance:
+ * kmt_test_driver_reset() returns the knobs to these. */
+static struct {
+    bool hide_memory_priority, hide_pageable, hide_memory_budget, device_local_only_type;
+    uint64_t heap_budget;
+} g_env_knobs;
+
+static bool td_env_flag(const char *name) {
+    const char *v = getenv(name);
+    return v && v[0] && strcmp(v, "0") != 0;
+}
+
+static bool td_list_has(const char *list, const char *word) {
+    size_t n = strlen(word);
+    const char *p = list;
+    while (p && *p) {
+        while (*p == ',' || *p == ' ') p++;
+        size_t len = strcspn(p, ", ");
+        if (len == n && strncmp(p, word, n) == 0) return true;
+        p += len;
+    }
+    return false;
+}
+
+static void td_read_env_knobs(void) {
+    const char *hide = getenv("KMT_TEST_DRIVER_HIDE");
+    bool all = hide && td_list_has(hide, "all");
+    g_env_knobs.hide_memory_priority = all || (hide && td_list_has(hide, "priority"));
+    g_env_knobs.hide_pageable = all || (hide && td_list_has(hide, "pageable"));
+    g_env_knobs.hide_memory_budget = all || (hide && td_list_has(hide, "budget"));
+    g_env_knobs.device_local_only_type = td_env_flag("KMT_TEST_DRIVER_DEVICE_LOCAL_ONLY_TYPE");
+    const char *mb = getenv("KMT_TEST_DRIVER_BUDGET_MB");
+    g_env_knobs.heap_budget = (mb && mb[0]) ? (uint64_t)strtoull(mb, NULL, 10) << 20 : 0;
+}
+
+static void td_apply_env_knobs(void) {
+    g_control.hide_memory_priority = g_env_knobs.hide_memory_priority;
+    g_control.hide_pageable = g_env_knobs.hide_pageable;
+    g_control.hide_memory_budget = g_env_knobs.hide_memory_budget;
+    g_control.device_local_only_type = g_env_knobs.device_local_only_type;
+    g_control.heap_budget = g_env_knobs.heap_budget;
+}
+
+static void td_copy_name(char dst[VK_MAX_EXTENSION_NAME_SIZE], const char *src) {
+    strncpy(dst, src, VK_MAX_EXTENSION_NAME_SIZE - 1);
+    dst[VK_MAX_EXTENSION_NAME_SIZE - 1] = '\0';
+}
+
+/* ------------------------------------------------------------------------- */
+/* Live allocations: VkDeviceMemory -> size (for heap_usage)                 */
+
+struct td_allocation {
+    uint64_t memory;
+    VkDevice device;
+    VkDeviceSize size;
+    struct td_allocation *next;
+};
+#define TD_ALLOC_BUCKETS 1024
+static struct td_allocation *g_allocations[TD_ALLOC_BUCKETS]; /* guarded by g_control.lock */
+
+static size_t td_alloc_bucket(uint64_t memory) {
+    return (size_t)((memory * 0x9E3779B97F4A7C15ull) >> 54) % TD_ALLOC_BUCKETS;
+}
+
+/* Caller holds g_control.lock. */
+static void td_allocation_add(VkDevice device, uint64_t memory, VkDeviceSize size) {
+    struct td_allocation *a = malloc(sizeof(*a));
+    if (!a) return;
+    size_t b = td_alloc_bucket(memory);
+    a->memory = memory;
+    a->device = device;
+    a->size = size;
+    a->next = g_allocations[b];
+    g_allocations[b] = a;
+    g_control.heap_usage += size;
+    g_control.allocation_count++;
+}
+
+/* Caller holds g_control.lock. */
+static void td_allocation_remove(uint64_t memory) {
+    for (struct td_allocation **p = &g_allocations[td_alloc_bucket(memory)]; *p; p = &(*p)->next) {
+        if ((*p)->memory == memory) {
+            struct td_allocation *a = *p;
+            *p = a->next;
+            g_control.heap_usage -= a->size;
+            g_control.allocation_count--;
+            free(a);
+            return;
+        }
+    }
+}
+
+/* Caller holds g_control.lock. A destroyed device's memory is gone with it. */
+static void td_allocation_remove_device(VkDevice device) {
+    for (size_t b = 0; b < TD_ALLOC_BUCKETS; b++) {
+        for (struct td_allocation **p = &g_allocations[b]; *p;) {
+            if ((*p)->device == device) {
+                struct td_allocation *a = *p;
+                *p = a->next;
+                g_control.heap_usage -= a->size;
+                g_control.allocation_count--;
+                free(a);
+            } else {
+                p = &(*p)->next;
+            }
+        }
+    }
+}
+
+/* Caller holds g_control.lock. */
+static void td_record_priority(uint64_t memory, float priority, enum kmt_td_priority_source source) {
+    uint32_t i = g_control.priority_record_count++;
+    if (i < KMT_TD_MAX_PRIORITY_RECORDS) {
+        g_control.priority_records[i].memory = memory;
+        g_control.priority_records[i].priority = priority;
+        g_control.priority_records[i].source = source;
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* Instances and devices                                                     */
+
+struct td_instance {
+    VkInstance handle;
+    void *key; /* final dispatch key, computed lazily; NULL until then */
+    PFN_vkGetInstanceProcAddr gipa;
+    PFN_vkDestroyInstance DestroyInstance;
+    PFN_vkCreateDevice CreateDevice;
+    PFN_vkEnumerateDeviceExtensionProperties EnumerateDeviceExtensionProperties;
+    PFN_vkGetPhysicalDeviceFeatures2 GetPhysicalDeviceFeatures2;
+    PFN_vkGetPhysicalDeviceFeatures2 GetPhysicalDeviceFeatures2KHR;
+    PFN_vkGetPhysicalDeviceMemoryProperties GetPhysicalDeviceMemoryProperties;
+    PFN_vkGetPhysicalDeviceMemoryProperties2 GetPhysicalDeviceMemoryProperties2;
+    PFN_vkGetPhysicalDeviceMemoryProperties2 GetPhysicalDeviceMemoryProperties2KHR;
+    struct td_instance *next;
+};
+
+struct td_device {
+    VkDevice handle;
+    void *key; /* final dispatch key, computed lazily */
+    PFN_vkGetDeviceProcAddr gdpa;
+    uint32_t native_type_count; /* lavapipe's memoryTypeCount: index of the added device-local-only type */
+    uint32_t queue_count;
+    VkQueue queues[TD_MAX_QUEUES];
+
+    PFN_vkDestroyDevice DestroyDevice;
+    PFN_vkGetDeviceQueue GetDeviceQueue;
+    PFN_vkGetDeviceQueue2 GetDeviceQueue2;
+    PFN_vkAllocateMemory AllocateMemory;
+    PFN_vkFreeMemory FreeMemory;
+    PFN_vkGetBufferMemoryRequirements GetBufferMemoryRequirements;
+    PFN_vkGetBufferMemoryRequirements2 GetBufferMemoryRequirements2;
+    PFN_vkGetBufferMemoryRequirements2 GetBufferMemoryRequirements2KHR;
+    PFN_vkGetImageMemoryRequirements GetImageMemoryRequirements;
+    PFN_vkGetImageMemoryRequirements2 GetImageMemoryRequirements2;
+    PFN_vkGetImageMemoryRequirements2 GetImageMemoryRequirements2KHR;
+    PFN_vkGetDeviceBufferMemoryRequirements GetDeviceBufferMemoryRequirements;
+    PFN_vkGetDeviceBufferMemoryRequirements GetDeviceBufferMemoryRequirementsKHR;
+    PFN_vkGetDeviceImageMemoryRequirements GetDeviceImageMemoryRequirements;
+    PFN_vkGetDeviceImageMemoryRequirements GetDeviceImageMemoryRequirementsKHR;
+    PFN_vkQueueSubmit QueueSubmit;
+    PFN_vkQueueSubmit2 QueueSubmit2;
+    PFN_vkQueueSubmit2 QueueSubmit2KHR;
+    PFN_vkQueueWaitIdle QueueWaitIdle;
+    PFN_vkDeviceWaitIdle DeviceWaitIdle;
+    PFN_vkWaitSemaphores WaitSemaphores;
+    PFN_vkWaitSemaphores WaitSemaphoresKHR;
+    PFN_vkGetSemaphoreCounterValue GetSemaphoreCounterValue;
+    PFN_vkGetSemaphoreCounterValue GetSemaphoreCounterValueKHR;
+    PFN_vkWaitForFences WaitForFences;
+    PFN_vkGetFenceStatus GetFenceStatus;
+
+    struct td_device *next;
+};
+
+static pthread_mutex_t g_state_lock = PTHREAD_MUTEX_INITIALIZER; /* guards the two lists */
+static struct td_instance *g_instances;
+static struct td_device *g_devices;
+
+/* The first word of a dispatchable handle, once the loader has written it
+ * (during creation it still holds the handle's own address). */
+static void *td_final_key(const void *handle) {
+    void *key = *(void *const *)handle;
+    return key == handle ? NULL : key;
+}
+
+static struct td_instance *td_instance_by_handle(VkInstance instance) {
+    struct td_instance *found = NULL;
+    pthread_mutex_lock(&g_state_lock);
+    for (struct td_instance *i = g_instances; i; i = i->next)
+        if (i->handle == instance) found = i;
+    pthread_mutex_unlock(&g_state_lock);
+    return found;
+}
+
+static struct td_instance *td_instance_by_physical_device(VkPhysicalDevice pd) {
+    void *key = *(void **)pd;
+    struct td_instance *found = NULL;
+    unsigned count = 0;
+    pthread_mutex_lock(&g_state_lock);
+    for (struct td_instance *i = g_instances; i && !found; i = i->next) {
+        count++;
+        if (!i->key) i->key = td_final_key(i->handle);
+        if (i->key == key) found = i;
+    }
+    if (!found && count == 1) found = g_instances; /* key not final yet: the only instance */
+    pthread_mutex_unlock(&g_state_lock);
+    return found;
+}
+
+static struct td_device *td_device_by_handle(VkDevice device) {
+    struct td_device *found = NULL;
+    pthread_mutex_lock(&g_state_lock);
+    for (struct td_device *d = g_devices; d; d = d->next)
+        if (d->handle == device) found = d;
+    pthread_mutex_unlock(&g_state_lock);
+    return found;
+}
+
+static struct td_device *td_device_by_queue(VkQueue queue) {
+    struct td_device *found = NULL;
+    unsigned count = 0;
+    pthread_mutex_lock(&g_state_lock);
+    for (struct td_device *d = g_devices; d && !found; d = d->next) {
+        count++;
+        for (uint32_t q = 0; q < d->queue_count; q++)
+            if (d->queues[q] == queue) found = d;
+    }
+    if (!found) { /* not fetched through vkGetDeviceQueue(2) here: compare dispatch keys */
+        void *key = *(void **)queue;
+        for (struct td_device *d = g_devices; d && !found; d = d->next) {
+            if (!d->key) d->key = td_final_key(d->handle);
+            if (d->key == key) found = d;
+        }
+    }
+    if (!found && count == 1) found = g_devices;
+    pthread_mutex_unlock(&g_state_lock);
+    return found;
+}
+
+static void td_device_add_queue(struct td_device *d, VkQueue queue) {
+    if (!queue) return;
+    pthread_mutex_lock(&g_state_lock);
+    bool known = false;
+    for (uint32_t q = 0; q < d->queue_count; q++)
+        if (d->queues[q] == queue) known = true;
+    if (!known && d->queue_count < TD_MAX_QUEUES) d->queues[d->queue_count++] = queue;
+    pthread_mutex_unlock(&g_state_lock);
+}
+
+/* ------------------------------------------------------------------------- */
+/* pNext chains                                                              */
+
+static size_t td_struct_size(VkStructureType type) {
+    switch (type) {
+#define TD_STRUCT(stype, name) \
+    case stype:                \
+        return sizeof(name);
+#include "td_struct_sizes.inc"
+#undef TD_STRUCT
+    case VK_STRUCTURE_TYPE_LOADER_DEVICE_CREATE_INFO:
+        return sizeof(VkLayerDeviceCreateInfo);
+    default:
+        return 0;
+    }
+}
+
+static bool td_type_in(VkStructureType type, const VkStructureType *types, uint32_t count) {
+    for (uint32_t i = 0; i < count; i++)
+        if (types[i] == type) return true;
+    return false;
+}
+
+static const void *td_find_struct(const void *chain, VkStructureType type) {
+    for (const VkBaseInStructure *p = chain; p; p = p->pNext)
+        if (p->sType == type) return p;
+    return NULL;
+}
+
+#define TD_MAX_COPIES 64
+struct td_chain_copy {
+    uint32_t count;
+    void *blocks[TD_MAX_COPIES];
+};
+
+static void td_chain_copy_free(struct td_chain_copy *copy) {
+    for (uint32_t i = 0; i < copy->count; i++) free(copy->blocks[i]);
+    copy->count = 0;
+}
+
+/* A chain equal to `head` without the structs of the given types. The caller's
+ * structs are never written: the structs in front of the last dropped one are
+ * copied (into `copy`), the rest is shared. Where a struct that would need
+ * copying has an unknown size, `head` comes back unchanged (lavapipe ignores
+ * structs it does not know). */
+static const void *td_strip_chain(const void *head, const VkStructureType *drop, uint32_t ndrop,
+                                  struct td_chain_copy *copy) {
+    const VkBaseInStructure *last = NULL;
+    for (const VkBaseInStructure *p = head; p; p = p->pNext)
+        if (td_type_in(p->sType, drop, ndrop)) last = p;
+    if (!last) return head;
+
+    const void *new_head = NULL;
+    VkBaseOutStructure *tail = NULL;
+    for (const VkBaseInStructure *p = head; p != last; p = p->pNext) {
+        if (td_type_in(p->sType, drop, ndrop)) continue;
+        size_t size = td_struct_size(p->sType);
+        void *c = (size && copy->count < TD_MAX_COPIES) ? malloc(size) : NULL;
+        if (!c) {
+            td_chain_copy_free(copy);
+            return head;
+        }
+        copy->blocks[copy->count++] = c;
+        memcpy(c, p, size);
+        ((VkBaseOutStructure *)c)->pNext = NULL;
+        if (tail)
+            tail->pNext = c;
+        else
+            new_head = c;
+        tail = c;
+    }
+    if (tail)
+        tail->pNext = (VkBaseOutStructure *)last->pNext;
+    else
+        new_head = last->pNext;
+    return new_head;
+}
+
+/* In-place unlinking for output chains the app handed us (Features2,
+ * MemoryProperties2): unlink, call down, relink. */
+#define TD_MAX_UNLINKED 8
+struct td_unlinked {
+    uint32_t count;
+    VkBaseOutStructure *prev[TD_MAX_UNLINKED];
+    VkBaseOutStructure *node[TD_MAX_UNLINKED];
+};
+
+static void td_unlink(void *root, const VkStructureType *drop, uint32_t ndrop, struct td_unlinked *u) {
+    u->count = 0;
+    VkBaseOutStructure *prev = root;
+    VkBaseOutStructure *p = prev->pNext;
+    while (p) {
+        if (td_type_in(p->sType, drop, ndrop) && u->count < TD_MAX_UNLINKED) {
+            u->prev[u->count] = prev;
+            u->node[u->count] = p;
+            u->count++;
+            prev->pNext = p->pNext;
+        } else {
+            prev = p;
+        }
+        p = p->pNext;
+    }
+}
+
+static void td_relink(struct td_unlinked *u) {
+    for (uint32_t i = u->count; i-- > 0;) u->prev[i]->pNext = u->node[i];
+}
+
+/* ------------------------------------------------------------------------- */
+/* Extensions                                                                */
+
+static const VkExtensionProperties td_extensions[] = {
+    {VK_EXT_MEMORY_PRIORITY_EXTENSION_NAME, 1},
+    {VK_EXT_PAGEABLE_DEVICE_LOCAL_MEMORY_EXTENSION_NAME, 1},
+    {VK_EXT_MEMORY_BUDGET_EXTENSION_NAME, 1},
+};
+
+static bool td_extension_hidden(uint32_t index) {
+    switch (index) {
+    case 0: return g_control.hide_memory_priority;
+    case 1: return g_control.hide_pageable;
+    default: return g_control.hide_memory_budget;
+    }
+}
+
+static bool td_is_own_extension(const char *name) {
+    for (uint32_t i = 0; i < TD_ARRAY_SIZE(td_extensions); i++)
+        if (strcmp(name, td_extensions[i].extensionName) == 0) return true;
+    return false;
+}
+
+static VkResult td_copy_extensions(const VkExtensionProperties *src, uint32_t count, uint32_t *pCount,
+                                   VkExtensionProperties *pProps) {
+    if (!pProps) {
+        *pCount = count;
+        return VK_SUCCESS;
+    }
+    uint32_t n = *pCount < count ? *pCount : count;
+    if (n) memcpy(pProps, src, n * sizeof(*src));
+    *pCount = n;
+    return n < count ? VK_INCOMPLETE : VK_SUCCESS;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL td_EnumerateDeviceExtensionProperties(VkPhysicalDevice pd, const char *pLayerName,
+                                                                            uint32_t *pCount,
+                                                                            VkExtensionProperties *pProps) {
+    if (pLayerName && strcmp(pLayerName, TD_LAYER_NAME) == 0) {
+        VkExtensionProperties own[TD_ARRAY_SIZE(td_extensions)];
+        uint32_t n = 0;
+        for (uint32_t i = 0; i < TD_ARRAY_SIZE(td_extensions); i++)
+            if (!td_extension_hidden(i)) own[n++] = td_extensions[i];
+        return td_copy_extensions(own, n, pCount, pProps);
+    }
+    struct td_instance *inst = td_instance_by_physical_device(pd);
+    if (!inst) return VK_ERROR_INITIALIZATION_FAILED;
+    if (pLayerName) return inst->EnumerateDeviceExtensionProperties(pd, pLayerName, pCount, pProps);
+
+    VkExtensionProperties *all = NULL;
+    uint32_t count = 0;
+    VkResult r;
+    do {
+        r = inst->EnumerateDeviceExtensionProperties(pd, NULL, &count, NULL);
+        if (r != VK_SUCCESS) {
+            free(all);
+            return r;
+        }
+        VkExtensionProperties *grown = realloc(all, (count + TD_ARRAY_SIZE(td_extensions)) * sizeof(*all));
+        if (!grown) {
+            free(all);
+            return VK_ERROR_OUT_OF_HOST_MEMORY;
+        }
+        all = grown;
+        r = inst->EnumerateDeviceExtensionProperties(pd, NULL, &count, all);
+    } while (r == VK_INCOMPLETE);
+    if (r != VK_SUCCESS) {
+        free(all);
+        return r;
+    }
+    uint32_t total = count;
+    for (uint32_t i = 0; i < TD_ARRAY_SIZE(td_extensions); i++) {
+        if (td_extension_hidden(i)) continue;
+        bool present = false;
+        for (uint32_t j = 0; j < count; j++)
+            if (strcmp(all[j].extensionName, td_extensions[i].extensionName) == 0) present = true;
+        if (!present) all[total++] = td_extensions[i];
+    }
+    r = td_copy_extensions(all, total, pCount, pProps);
+    free(all);
+    return r;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Physical device queries                                                   */
+
+static const VkStructureType td_feature_structs[] = {
+    VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PRIORITY_FEATURES_EXT,
+    VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PAGEABLE_DEVICE_LOCAL_MEMORY_FEATURES_EXT,
+};
+
+static void td_features2(PFN_vkGetPhysicalDeviceFeatures2 next, VkPhysicalDevice pd,
+                         VkPhysicalDeviceFeatures2 *features) {
+    struct td_unlinked u;
+    td_unlink(features, td_feature_structs, TD_ARRAY_SIZE(td_feature_structs), &u);
+    next(pd, features);
+    td_relink(&u);
+    for (VkBaseOutStructure *p = features->pNext; p; p = p->pNext) {
+        if (p->sType == VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PRIORITY_FEATURES_EXT)
+            ((VkPhysicalDeviceMemoryPriorityFeaturesEXT *)p)->memoryPriority =
+                g_control.hide_memory_priority ? VK_FALSE : VK_TRUE;
+        else if (p->sType == VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PAGEABLE_DEVICE_LOCAL_MEMORY_FEATURES_EXT)
+            ((VkPhysicalDevicePageableDeviceLocalMemoryFeaturesEXT *)p)->pageableDeviceLocalMemory =
+                g_control.hide_pageable ? VK_FALSE : VK_TRUE;
+    }
+}
+
+static VKAPI_ATTR void VKAPI_CALL td_GetPhysicalDeviceFeatures2(VkPhysicalDevice pd,
+                                                                VkPhysicalDeviceFeatures2 *features) {
+    struct td_instance *inst = td_instance_by_physical_device(pd);
+    if (inst) td_features2(inst->GetPhysicalDeviceFeatures2, pd, features);
+}
+
+static VKAPI_ATTR void VKAPI_CALL td_GetPhysicalDeviceFeatures2KHR(VkPhysicalDevice pd,
+                                                                   VkPhysicalDeviceFeatures2 *features) {
+    struct td_instance *inst = td_instance_by_physical_device(pd);
+    if (inst) td_features2(inst->GetPhysicalDeviceFeatures2KHR, pd, features);
+}
+
+static void td_add_memory_type(VkPhysicalDeviceMemoryProperties *props) {
+    if (!g_control.device_local_only_type || props->memoryTypeCount >= VK_MAX_MEMORY_TYPES) return;
+    VkMemoryType *t = &props->memoryTypes[props->memoryTypeCount++];
+    t->propertyFlags = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
+    t->heapIndex = 0;
+}
+
+static VKAPI_ATTR void VKAPI_CALL td_GetPhysicalDeviceMemoryProperties(VkPhysicalDevice pd,
+                                                                       VkPhysicalDeviceMemoryProperties *props) {
+    struct td_instance *inst = td_instance_by_physical_device(pd);
+    if (!inst) return;
+    inst->GetPhysicalDeviceMemoryProperties(pd, props);
+    td_add_memory_type(props);
+}
+
+static void td_memory_properties2(PFN_vkGetPhysicalDeviceMemoryProperties2 next, VkPhysicalDevice pd,
+                                  VkPhysicalDeviceMemoryProperties2 *props) {
+    static const VkStructureType drop[] = {VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT};
+    struct td_unlinked u;
+    td_unlink(props, drop, 1, &u);
+    next(pd, props);
+    td_relink(&u);
+    td_add_memory_type(&props->memoryProperties);
+
+    VkPhysicalDeviceMemoryBudgetPropertiesEXT *budget = (VkPhysicalDeviceMemoryBudgetPropertiesEXT *)td_find_struct(
+        props->pNext, VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT);
+    if (!budget || g_control.hide_memory_budget) return;
+    const VkPhysicalDeviceMemoryProperties *mp = &props->memoryProperties;
+    pthread_mutex_lock(&g_control.lock);
+    for (uint32_t h = 0; h < VK_MAX_MEMORY_HEAPS; h++) {
+        if (h >= mp->memoryHeapCount) {
+            budget->heapBudget[h] = 0;
+            budget->heapUsage[h] = 0;
+        } else if (h == 0) {
+            budget->heapBudget[h] = g_control.heap_budget ? g_control.heap_budget : mp->memoryHeaps[h].size;
+            budget->heapUsage[h] = g_control.heap_usage;
+        } else {
+            budget->heapBudget[h] = mp->memoryHeaps[h].size;
+            budget->heapUsage[h] = 0;
+        }
+    }
+    pthread_mutex_unlock(&g_control.lock);
+}
+
+static VKAPI_ATTR void VKAPI_CALL td_GetPhysicalDeviceMemoryProperties2(VkPhysicalDevice pd,
+                                                                        VkPhysicalDeviceMemoryProperties2 *props) {
+    struct td_instance *inst = td_instance_by_physical_device(pd);
+    if (inst) td_memory_properties2(inst->GetPhysicalDeviceMemoryProperties2, pd, props);
+}
+
+static VKAPI_ATTR void VKAPI_CALL td_GetPhysicalDeviceMemoryProperties2KHR(VkPhysicalDevice pd,
+                                                                           VkPhysicalDeviceMemoryProperties2 *props) {
+    struct td_instance *inst = td_instance_by_physical_device(pd);
+    if (inst) td_memory_properties2(inst->GetPhysicalDeviceMemoryProperties2KHR, pd, props);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Instance                                                                  */
+
+static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL td_GetInstanceProcAddr(VkInstance instance, const char *name);
+static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL td_GetDeviceProcAddr(VkDevice device, const char *name);
+
+static VKAPI_ATTR VkResult VKAPI_CALL td_CreateInstance(const VkInstanceCreateInfo *pCreateInfo,
+                                                        const VkAllocationCallbacks *pAllocator,
+                                                        VkInstance *pInstance) {
+    VkLayerInstanceCreateInfo *link = (VkLayerInstanceCreateInfo *)pCreateInfo->pNext;
+    while (link && !(link->sType == VK_STRUCTURE_TYPE_LOADER_INSTANCE_CREATE_INFO && link->function == VK_LAYER_LINK_INFO))
+        link = (VkLayerInstanceCreateInfo *)link->pNext;
+    if (!link) return VK_ERROR_INITIALIZATION_FAILED;
+    PFN_vkGetInstanceProcAddr next_gipa = link->u.pLayerInfo->pfnNextGetInstanceProcAddr;
+    PFN_vkCreateInstance next_create = (PFN_vkCreateInstance)next_gipa(VK_NULL_HANDLE, "vkCreateInstance");
+    if (!next_create) return VK_ERROR_INITIALIZATION_FAILED;
+    link->u.pLayerInfo = link->u.pLayerInfo->pNext;
+
+    pthread_mutex_lock(&g_state_lock);
+    bool first = g_instances == NULL;
+    pthread_mutex_unlock(&g_state_lock);
+    td_read_env_knobs();
+    td_apply_env_knobs();
+    if (first) g_control.lose_device = false;
+
+    pthread_mutex_lock(&g_control.lock);
+    g_control.last_instance_api_version =
+        pCreateInfo->pApplicationInfo ? pCreateInfo->pApplicationInfo->apiVersion : 0;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < pCreateInfo->enabledExtensionCount && n < KMT_TD_MAX_EXTENSIONS; i++)
+        td_copy_name(g_control.last_instance_extensions[n++], pCreateInfo->ppEnabledExtensionNames[i]);
+    g_control.last_instance_extension_count = n;
+    pthread_mutex_unlock(&g_control.lock);
+
+    VkResult r = next_create(pCreateInfo, pAllocator, pInstance);
+    if (r != VK_SUCCESS) return r;
+
+    struct td_instance *inst = calloc(1, sizeof(*inst));
+    if (!inst) {
+        PFN_vkDestroyInstance destroy = (PFN_vkDestroyInstance)next_gipa(*pInstance, "vkDestroyInstance");
+        if (destroy) destroy(*pInstance, pAllocator);
+        return VK_ERROR_OUT_OF_HOST_MEMORY;
+    }
+    VkInstance h = *pInstance;
+    inst->handle = h;
+    inst->gipa = next_gipa;
+#define TD_RESOLVE(field, name) inst->field = (__typeof__(inst->field))next_gipa(h, name)
+    TD_RESOLVE(DestroyInstance, "vkDestroyInstance");
+    TD_RESOLVE(CreateDevice, "vkCreateDevice");
+    TD_RESOLVE(EnumerateDeviceExtensionProperties, "vkEnumerateDeviceExtensionProperties");
+    TD_RESOLVE(GetPhysicalDeviceFeatures2, "vkGetPhysicalDeviceFeatures2");
+    TD_RESOLVE(GetPhysicalDeviceFeatures2KHR, "vkGetPhysicalDeviceFeatures2KHR");
+    TD_RESOLVE(GetPhysicalDeviceMemoryProperties, "vkGetPhysicalDeviceMemoryProperties");
+    TD_RESOLVE(GetPhysicalDeviceMemoryProperties2, "vkGetPhysicalDeviceMemoryProperties2");
+    TD_RESOLVE(GetPhysicalDeviceMemoryProperties2KHR, "vkGetPhysicalDeviceMemoryProperties2KHR");
+#undef TD_RESOLVE
+    pthread_mutex_lock(&g_state_lock);
+    inst->next = g_instances;
+    g_instances = inst;
+    pthread_mutex_unlock(&g_state_lock);
+    return VK_SUCCESS;
+}
+
+static VKAPI_ATTR void VKAPI_CALL td_DestroyInstance(VkInstance instance, const VkAllocationCallbacks *pAllocator) {
+    if (!instance) return;
+    struct td_instance *inst = NULL;
+    pthread_mutex_lock(&g_state_lock);
+    for (struct td_instance **p = &g_instances; *p; p = &(*p)->next) {
+        if ((*p)->handle == instance) {
+            inst = *p;
+            *p = inst->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&g_state_lock);
+    if (!inst) return;
+    inst->DestroyInstance(instance, pAllocator);
+    free(inst);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Device creation                                                           */
+
+static void td_record_device(const VkDeviceCreateInfo *ci) {
+    bool timeline = false, priority = false, pageable = false;
+    for (const VkBaseInStructure *p = ci->pNext; p; p = p->pNext) {
+        switch (p->sType) {
+        case VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES:
+            timeline |= ((const VkPhysicalDeviceTimelineSemaphoreFeatures *)p)->timelineSemaphore != VK_FALSE;
+            break;
+        case VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES:
+            timeline |= ((const VkPhysicalDeviceVulkan12Features *)p)->timelineSemaphore != VK_FALSE;
+            break;
+        case VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PRIORITY_FEATURES_EXT:
+            priority |= ((const VkPhysicalDeviceMemoryPriorityFeaturesEXT *)p)->memoryPriority != VK_FALSE;
+            break;
+        case VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PAGEABLE_DEVICE_LOCAL_MEMORY_FEATURES_EXT:
+            pageable |=
+                ((const VkPhysicalDevicePageableDeviceLocalMemoryFeaturesEXT *)p)->pageableDeviceLocalMemory != VK_FALSE;
+            break;
+        default:
+            break;
+        }
+    }
+    pthread_mutex_lock(&g_control.lock);
+    g_control.created_device_count++;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < ci->enabledExtensionCount && n < KMT_TD_MAX_EXTENSIONS; i++)
+        td_copy_name(g_control.last_device_extensions[n++], ci->ppEnabledExtensionNames[i]);
+    g_control.last_device_extension_count = n;
+    g_control.last_device_timeline_semaphore = timeline;
+    g_control.last_device_memory_priority = priority;
+    g_control.last_device_pageable = pageable;
+    pthread_mutex_unlock(&g_control.lock);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL td_CreateDevice(VkPhysicalDevice pd, const VkDeviceCreateInfo *pCreateInfo,
+                                                      const VkAllocationCallbacks *pAllocator, VkDevice *pDevice) {
+    VkLayerDeviceCreateInfo *link = (VkLayerDeviceCreateInfo *)pCreateInfo->pNext;
+    while (link && !(link->sType == VK_STRUCTURE_TYPE_LOADER_DEVICE_CREATE_INFO && link->function == VK_LAYER_LINK_INFO))
+        link = (VkLayerDeviceCreateInfo *)link->pNext;
+    if (!link) return VK_ERROR_INITIALIZATION_FAILED;
+    PFN_vkGetInstanceProcAddr next_gipa = link->u.pLayerInfo->pfnNextGetInstanceProcAddr;
+    PFN_vkGetDeviceProcAddr next_gdpa = link->u.pLayerInfo->pfnNextGetDeviceProcAddr;
+    link->u.pLayerInfo = link->u.pLayerInfo->pNext; /* the loader's link struct: advanced in place, as expected */
+
+    struct td_instance *inst = td_instance_by_physical_device(pd);
+    PFN_vkCreateDevice next_create =
+        inst ? inst->CreateDevice : (PFN_vkCreateDevice)next_gipa(VK_NULL_HANDLE, "vkCreateDevice");
+    if (!next_create) return VK_ERROR_INITIALIZATION_FAILED;
+
+    td_record_device(pCreateInfo);
+
+    /* A hidden extension behaves as one the driver lacks (the loader lets it
+     * through because the manifest lists it). */
+    for (uint32_t i = 0; i < pCreateInfo->enabledExtensionCount; i++)
+        for (uint32_t e = 0; e < TD_ARRAY_SIZE(td_extensions); e++)
+            if (td_extension_hidden(e) && strcmp(pCreateInfo->ppEnabledExtensionNames[i], td_extensions[e].extensionName) == 0)
+                return VK_ERROR_EXTENSION_NOT_PRESENT;
+
+    /* A copy without our extension names and feature structs. */
+    VkDeviceCreateInfo ci = *pCreateInfo;
+    const char **names = calloc(pCreateInfo->enabledExtensionCount + 1, sizeof(*names));
+    if (!names) return VK_ERROR_OUT_OF_HOST_MEMORY;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < pCreateInfo->enabledExtensionCount; i++)
+        if (!td_is_own_extension(pCreateInfo->ppEnabledExtensionNames[i]))
+            names[n++] = pCreateInfo->ppEnabledExtensionNames[i];
+    ci.enabledExtensionCount = n;
+    ci.ppEnabledExtensionNames = n ? names : NULL;
+    struct td_chain_copy copy = {0};
+    ci.pNext = td_strip_chain(pCreateInfo->pNext, td_feature_structs, TD_ARRAY_SIZE(td_feature_structs), &copy);
+
+    VkPhysicalDeviceMemoryProperties native = {0};
+    if (inst && inst->GetPhysicalDeviceMemoryProperties) inst->GetPhysicalDeviceMemoryProperties(pd, &native);
+
+    VkResult r = next_create(pd, &ci, pAllocator, pDevice);
+    td_chain_copy_free(&copy);
+    free(names);
+    if (r != VK_SUCCESS) return r;
+
+    struct td_device *dev = calloc(1, sizeof(*dev));
+    VkDevice h = *pDevice;
+    if (!dev) {
+        PFN_vkDestroyDevice destroy = (PFN_vkDestroyDevice)next_gdpa(h, "vkDestroyDevice");
+        if (destroy) destroy(h, pAllocator);
+        return VK_ERROR_OUT_OF_HOST_MEMORY;
+    }
+    dev->handle = h;
+    dev->gdpa = next_gdpa;
+    dev->native_type_count = native.memoryTypeCount;
+#define TD_RESOLVE(field, name) dev->field = (__typeof__(dev->field))next_gdpa(h, name)
+    TD_RESOLVE(DestroyDevice, "vkDestroyDevice");
+    TD_RESOLVE(GetDeviceQueue, "vkGetDeviceQueue");
+    TD_RESOLVE(GetDeviceQueue2, "vkGetDeviceQueue2");
+    TD_RESOLVE(AllocateMemory, "vkAllocateMemory");
+    TD_RESOLVE(FreeMemory, "vkFreeMemory");
+    TD_RESOLVE(GetBufferMemoryRequirements, "vkGetBufferMemoryRequirements");
+    TD_RESOLVE(GetBufferMemoryRequirements2, "vkGetBufferMemoryRequirements2");
+    TD_RESOLVE(GetBufferMemoryRequirements2KHR, "vkGetBufferMemoryRequirements2KHR");
+    TD_RESOLVE(GetImageMemoryRequirements, "vkGetImageMemoryRequirements");
+    TD_RESOLVE(GetImageMemoryRequirements2, "vkGetImageMemoryRequirements2");
+    TD_RESOLVE(GetImageMemoryRequirements2KHR, "vkGetImageMemoryRequirements2KHR");
+    TD_RESOLVE(GetDeviceBufferMemoryRequirements, "vkGetDeviceBufferMemoryRequirements");
+    TD_RESOLVE(GetDeviceBufferMemoryRequirementsKHR, "vkGetDeviceBufferMemoryRequirementsKHR");
+    TD_RESOLVE(GetDeviceImageMemoryRequirements, "vkGetDeviceImageMemoryRequirements");
+    TD_RESOLVE(GetDeviceImageMemoryRequirementsKHR, "vkGetDeviceImageMemoryRequirementsKHR");
+    TD_RESOLVE(QueueSubmit, "vkQueueSubmit");
+    TD_RESOLVE(QueueSubmit2, "vkQueueSubmit2");
+    TD_RESOLVE(QueueSubmit2KHR, "vkQueueSubmit2KHR");
+    TD_RESOLVE(QueueWaitIdle, "vkQueueWaitIdle");
+    TD_RESOLVE(DeviceWaitIdle, "vkDeviceWaitIdle");
+    TD_RESOLVE(WaitSemaphores, "vkWaitSemaphores");
+    TD_RESOLVE(WaitSemaphoresKHR, "vkWaitSemaphoresKHR");
+    TD_RESOLVE(GetSemaphoreCounterValue, "vkGetSemaphoreCounterValue");
+    TD_RESOLVE(GetSemaphoreCounterValueKHR, "vkGetSemaphoreCounterValueKHR");
+    TD_RESOLVE(WaitForFences, "vkWaitForFences");
+    TD_RESOLVE(GetFenceStatus, "vkGetFenceStatus");
+#undef TD_RESOLVE
+    pthread_mutex_lock(&g_state_lock);
+    dev->next = g_devices;
+    g_devices = dev;
+    pthread_mutex_unlock(&g_state_lock);
+    return VK_SUCCESS;
+}
+
+static VKAPI_ATTR void VKAPI_CALL td_DestroyDevice(VkDevice device, const VkAllocationCallbacks *pAllocator) {
+    if (!device) return;
+    struct td_device *dev = NULL;
+    pthread_mutex_lock(&g_state_lock);
+    for (struct td_device **p = &g_devices; *p; p = &(*p)->next) {
+        if ((*p)->handle == device) {
+            dev = *p;
+            *p = dev->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&g_state_lock);
+    if (!dev) return;
+    dev->DestroyDevice(device, pAllocator);
+    free(dev);
+    pthread_mutex_lock(&g_control.lock);
+    td_allocation_remove_device(device);
+    pthread_mutex_unlock(&g_control.lock);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Device commands                                                           */
+
+static VKAPI_ATTR void VKAPI_CALL td_GetDeviceQueue(VkDevice device, uint32_t family, uint32_t index, VkQueue *pQueue) {
+    struct td_device *dev = td_device_by_handle(device);
+    if (!dev) return;
+    dev->GetDeviceQueue(device, family, index, pQueue);
+    td_device_add_queue(dev, *pQueue);
+}
+
+static VKAPI_ATTR void VKAPI_CALL td_GetDeviceQueue2(VkDevice device, const VkDeviceQueueInfo2 *info, VkQueue *pQueue) {
+    struct td_device *dev = td_device_by_handle(device);
+    if (!dev) return;
+    dev->GetDeviceQueue2(device, info, pQueue);
+    td_device_add_queue(dev, *pQueue);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL td_AllocateMemory(VkDevice device, const VkMemoryAllocateInfo *pInfo,
+                                                        const VkAllocationCallbacks *pAllocator,
+                                                        VkDeviceMemory *pMemory) {
+    struct td_device *dev = td_device_by_handle(device);
+    if (!dev) return VK_ERROR_INITIALIZATION_FAILED;
+    const VkMemoryPriorityAllocateInfoEXT *prio =
+        td_find_struct(pInfo->pNext, VK_STRUCTURE_TYPE_MEMORY_PRIORITY_ALLOCATE_INFO_EXT);
+    const float priority = prio ? prio->priority : 0.5f;
+
+    static const VkStructureType drop[] = {VK_STRUCTURE_TYPE_MEMORY_PRIORITY_ALLOCATE_INFO_EXT};
+    VkMemoryAllocateInfo info = *pInfo;
+    struct td_chain_copy copy = {0};
+    info.pNext = td_strip_chain(pInfo->pNext, drop, 1, &copy);
+    if (g_control.device_local_only_type && info.memoryTypeIndex == dev->native_type_count) info.memoryTypeIndex = 0;
+
+    VkResult r = dev->AllocateMemory(device, &info, pAllocator, pMemory);
+    td_chain_copy_free(&copy);
+    if (r != VK_SUCCESS) return r;
+    pthread_mutex_lock(&g_control.lock);
+    td_record_priority((uint64_t)*pMemory, priority, KMT_TD_PRIORITY_AT_ALLOCATE);
+    td_allocation_add(device, (uint64_t)*pMemory, pInfo->allocationSize);
+    pthread_mutex_unlock(&g_control.lock);
+    return VK_SUCCESS;
+}
+
+static VKAPI_ATTR void VKAPI_CALL td_FreeMemory(VkDevice device, VkDeviceMemory memory,
+                                                const VkAllocationCallbacks *pAllocator) {
+    struct td_device *dev = td_device_by_handle(device);
+    if (!dev) return;
+    if (memory) {
+        pthread_mutex_lock(&g_control.lock);
+        td_allocation_remove((uint64_t)memory);
+        pthread_mutex_unlock(&g_control.lock);
+    }
+    dev->FreeMemory(device, memory, pAllocator);
+}
+
+static VKAPI_ATTR void VKAPI_CALL td_SetDeviceMemoryPriorityEXT(VkDevice device, VkDeviceMemory memory,
+                                                                float priority) {
+    (void)device;
+    pthread_mutex_lock(&g_control.lock);
+    td_record_priority((uint64_t)memory, priority, KMT_TD_PRIORITY_SET);
+    pthread_mutex_unlock(&g_control.lock);
+}
+
+/* Memory requirements: the added type accepts whatever lavapipe's type 0 accepts. */
+static void td_fix_bits(const struct td_device *dev, uint32_t *bits) {
+    if (g_control.device_local_only_type && (*bits & 1u) && dev->native_type_count < 32)
+        *bits |= 1u << dev->native_type_count;
+}
+
+static VKAPI_ATTR void VKAPI_CALL td_GetBufferMemoryRequirements(VkDevice device, VkBuffer buffer,
+                                                                 VkMemoryRequirements *req) {
+    struct td_device *dev = td_device_by_handle(device);
+    if (!dev) return;
+    dev->GetBufferMemoryRequirements(device, buffer, req);
+    td_fix_bits(dev, &req->memoryTypeBits);
+}
+
+static VKAPI_ATTR void VKAPI_CALL td_GetImageMemoryRequirements(VkDevice device, VkImage image,
+                                                                VkMemoryRequirements *req) {
+    struct td_device *dev = td_device_by_handle(device);
+    if (!dev) return;
+    dev->GetImageMemoryRequirements(device, image, req);
+    td_fix_bits(dev, &req->memoryTypeBits);
+}
+
+#define TD_REQ2(fn, field, InfoType)                                                                        \
+    static VKAPI_ATTR void VKAPI_CALL td_##fn(VkDevice device, const InfoType *info,                       \
+                                              VkMemoryRequirements2 *req) {                                \
+        struct td_device *dev = td_device_by_handle(device);                                                \
+        if (!dev) return;                                                                                   \
+        dev->field(device, info, req);                                                                      \
+        td_fix_bits(dev, &req->memoryRequirements.memoryTypeBits);                                          \
+    }
+TD_REQ2(GetBufferMemoryRequirements2, GetBufferMemoryRequirements2, VkBufferMemoryRequirementsInfo2)
+TD_REQ2(GetBufferMemoryRequirements2KHR, GetBufferMemoryRequirements2KHR, VkBufferMemoryRequirementsInfo2)
+TD_REQ2(GetImageMemoryRequirements2, GetImageMemoryRequirements2, VkImageMemoryRequirementsInfo2)
+TD_REQ2(GetImageMemoryRequirements2KHR, GetImageMemoryRequirements2KHR, VkImageMemoryRequirementsInfo2)
+TD_REQ2(GetDeviceBufferMemoryRequirements, GetDeviceBufferMemoryRequirements, VkDeviceBufferMemoryRequirements)
+TD_REQ2(GetDeviceBufferMemoryRequirementsKHR, GetDeviceBufferMemoryRequirementsKHR, VkDeviceBufferMemoryRequirements)
+TD_REQ2(GetDeviceImageMemoryRequirements, GetDeviceImageMemoryRequirements, VkDeviceImageMemoryRequirements)
+TD_REQ2(GetDeviceImageMemoryRequirementsKHR, GetDeviceImageMemoryRequirementsKHR, VkDeviceImageMemoryRequirements)
+#undef TD_REQ2
+
+/* Device loss: these return VK_ERROR_DEVICE_LOST without calling down while the knob is set. */
+static VKAPI_ATTR VkResult VKAPI_CALL td_QueueSubmit(VkQueue queue, uint32_t count, const VkSubmitInfo *submits,
+                                                     VkFence fence) {
+    if (g_control.lose_device) return VK_ERROR_DEVICE_LOST;
+    struct td_device *dev = td_device_by_queue(queue);
+    return dev ? dev->QueueSubmit(queue, count, submits, fence) : VK_ERROR_DEVICE_LOST;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL td_QueueSubmit2(VkQueue queue, uint32_t count, const VkSubmitInfo2 *submits,
+                                                      VkFence fence) {
+    if (g_control.lose_device) return VK_ERROR_DEVICE_LOST;
+    struct td_device *dev = td_device_by_queue(queue);
+    return dev ? dev->QueueSubmit2(queue, count, submits, fence) : VK_ERROR_DEVICE_LOST;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL td_QueueSubmit2KHR(VkQueue queue, uint32_t count, const VkSubmitInfo2 *submits,
+                                                         VkFence fence) {
+    if (g_control.lose_device) return VK_ERROR_DEVICE_LOST;
+    struct td_device *dev = td_device_by_queue(queue);
+    return dev ? dev->QueueSubmit2KHR(queue, count, submits, fence) : VK_ERROR_DEVICE_LOST;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL td_QueueWaitIdle(VkQueue queue) {
+    if (g_control.lose_device) return VK_ERROR_DEVICE_LOST;
+    struct td_device *dev = td_device_by_queue(queue);
+    return dev ? dev->QueueWaitIdle(queue) : VK_ERROR_DEVICE_LOST;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL td_DeviceWaitIdle(VkDevice device) {
+    if (g_control.lose_device) return VK_ERROR_DEVICE_LOST;
+    struct td_device *dev = td_device_by_handle(device);
+    return dev ? dev->DeviceWaitIdle(device) : VK_ERROR_DEVICE_LOST;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL td_WaitSemaphores(VkDevice device, const VkSemaphoreWaitInfo *info,
+                                                        uint64_t timeout) {
+    if (g_control.lose_device) return VK_ERROR_DEVICE_LOST;
+    struct td_device *dev = td_device_by_handle(device);
+    return dev ? dev->WaitSemaphores(device, info, timeout) : VK_ERROR_DEVICE_LOST;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL td_WaitSemaphoresKHR(VkDevice device, const VkSemaphoreWaitInfo *info,
+                                                           uint64_t timeout) {
+    if (g_control.lose_device) return VK_ERROR_DEVICE_LOST;
+    struct td_device *dev = td_device_by_handle(device);
+    return dev ? dev->WaitSemaphoresKHR(device, info, timeout) : VK_ERROR_DEVICE_LOST;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL td_GetSemaphoreCounterValue(VkDevice device, VkSemaphore semaphore,
+                                                                  uint64_t *value) {
+    if (g_control.lose_device) return VK_ERROR_DEVICE_LOST;
+    struct td_device *dev = td_device_by_handle(device);
+    return dev ? dev->GetSemaphoreCounterValue(device, semaphore, value) : VK_ERROR_DEVICE_LOST;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL td_GetSemaphoreCounterValueKHR(VkDevice device, VkSemaphore semaphore,
+                                                                     uint64_t *value) {
+    if (g_control.lose_device) return VK_ERROR_DEVICE_LOST;
+    struct td_device *dev = td_device_by_handle(device);
+    return dev ? dev->GetSemaphoreCounterValueKHR(device, semaphore, value) : VK_ERROR_DEVICE_LOST;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL td_WaitForFences(VkDevice device, uint32_t count, const VkFence *fences,
+                                                       VkBool32 wait_all, uint64_t timeout) {
+    if (g_control.lose_device) return VK_ERROR_DEVICE_LOST;
+    struct td_device *dev = td_device_by_handle(device);
+    return dev ? dev->WaitForFences(device, count, fences, wait_all, timeout) : VK_ERROR_DEVICE_LOST;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL td_GetFenceStatus(VkDevice device, VkFence fence) {
+    if (g_control.lose_device) return VK_ERROR_DEVICE_LOST;
+    struct td_device *dev = td_device_by_handle(device);
+    return dev ? dev->GetFenceStatus(device, fence) : VK_ERROR_DEVICE_LOST;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Proc addresses                                                            */
+
+#define TD_ALWAYS ((size_t)-1)
+struct td_entry {
+    const char *name;
+    PFN_vkVoidFunction fn;
+    size_t next_offset; /* offsetof the next pointer that must be non-NULL, or TD_ALWAYS */
+};
+
+#define TD_DEV(name) {"vk" #name, (PFN_vkVoidFunction)td_##name, offsetof(struct td_device, name)}
+static const struct td_entry td_device_entries[] = {
+    {"vkGetDeviceProcAddr", (PFN_vkVoidFunction)td_GetDeviceProcAddr, TD_ALWAYS},
+    {"vkSetDeviceMemoryPriorityEXT", (PFN_vkVoidFunction)td_SetDeviceMemoryPriorityEXT, TD_ALWAYS},
+    TD_DEV(DestroyDevice),
+    TD_DEV(GetDeviceQueue),
+    TD_DEV(GetDeviceQueue2),
+    TD_DEV(AllocateMemory),
+    TD_DEV(FreeMemory),
+    TD_DEV(GetBufferMemoryRequirements),
+    TD_DEV(GetBufferMemoryRequirements2),
+    TD_DEV(GetBufferMemoryRequirements2KHR),
+    TD_DEV(GetImageMemoryRequirements),
+    TD_DEV(GetImageMemoryRequirements2),
+    TD_DEV(GetImageMemoryRequirements2KHR),
+    TD_DEV(GetDeviceBufferMemoryRequirements),
+    TD_DEV(GetDeviceBufferMemoryRequirementsKHR),
+    TD_DEV(GetDeviceImageMemoryRequirements),
+    TD_DEV(GetDeviceImageMemoryRequirementsKHR),
+    TD_DEV(QueueSubmit),
+    TD_DEV(QueueSubmit2),
+    TD_DEV(QueueSubmit2KHR),
+    TD_DEV(QueueWaitIdle),
+    TD_DEV(DeviceWaitIdle),
+    TD_DEV(WaitSemaphores),
+    TD_DEV(WaitSemaphoresKHR),
+    TD_DEV(GetSemaphoreCounterValue),
+    TD_DEV(GetSemaphoreCounterValueKHR),
+    TD_DEV(WaitForFences),
+    TD_DEV(GetFenceStatus),
+};
+#undef TD_DEV
+
+#define TD_INST(name) {"vk" #name, (PFN_vkVoidFunction)td_##name, offsetof(struct td_instance, name)}
+static const struct td_entry td_instance_entries[] = {
+    {"vkGetInstanceProcAddr", (PFN_vkVoidFunction)td_GetInstanceProcAddr, TD_ALWAYS},
+    {"vkCreateInstance", (PFN_vkVoidFunction)td_CreateInstance, TD_ALWAYS},
+    TD_INST(DestroyInstance),
+    TD_INST(CreateDevice),
+    TD_INST(EnumerateDeviceExtensionProperties),
+    TD_INST(GetPhysicalDeviceFeatures2),
+    TD_INST(GetPhysicalDeviceFeatures2KHR),
+    TD_INST(GetPhysicalDeviceMemoryProperties),
+    TD_INST(GetPhysicalDeviceMemoryProperties2),
+    TD_INST(GetPhysicalDeviceMemoryProperties2KHR),
+};
+#undef TD_INST
+
+static const struct td_entry *td_find_entry(const struct td_entry *entries, size_t count, const char *name) {
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(entries[i].name, name) == 0) return &entries[i];
+    return NULL;
+}
+
+static bool td_next_present(const void *table, const struct td_entry *e) {
+    if (e->next_offset == TD_ALWAYS || !table) return true;
+    PFN_vkVoidFunction next;
+    memcpy(&next, (const char *)table + e->next_offset, sizeof(next));
+    return next != NULL;
+}
+
+static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL td_GetDeviceProcAddr(VkDevice device, const char *name) {
+    if (!name) return NULL;
+    struct td_device *dev = device ? td_device_by_handle(device) : NULL;
+    const struct td_entry *e = td_find_entry(td_device_entries, TD_ARRAY_SIZE(td_device_entries), name);
+    if (e) return td_next_present(dev, e) ? e->fn : NULL;
+    return dev ? dev->gdpa(device, name) : NULL;
+}
+
+static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL td_GetInstanceProcAddr(VkInstance instance, const char *name) {
+    if (!name) return NULL;
+    struct td_instance *inst = instance ? td_instance_by_handle(instance) : NULL;
+    const struct td_entry *e = td_find_entry(td_instance_entries, TD_ARRAY_SIZE(td_instance_entries), name);
+    if (e) return td_next_present(inst, e) ? e->fn : NULL;
+    /* Device commands through GIPA: the device-level intercepts (they look their device up by handle). */
+    e = td_find_entry(td_device_entries, TD_ARRAY_SIZE(td_device_entries), name);
+    if (e) return e->fn;
+    return inst ? inst->gipa(instance, name) : NULL;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Exports                                                                   */
+
+TD_EXPORT VKAPI_ATTR VkResult VKAPI_CALL vkNegotiateLoaderLayerInterfaceVersion(VkNegotiateLayerInterface *pVersion);
+TD_EXPORT VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL vkGetInstanceProcAddr(VkInstance instance, const char *name);
+TD_EXPORT VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL vkGetDeviceProcAddr(VkDevice device, const char *name);
+TD_EXPORT struct kmt_test_driver_control *kmt_test_driver_control(void);
+TD_EXPORT void kmt_test_driver_reset(void);
+
+TD_EXPORT VKAPI_ATTR VkResult VKAPI_CALL vkNegotiateLoaderLayerInterfaceVersion(VkNegotiateLayerInterface *pVersion) {
+    if (!pVersion || pVersion->sType != LAYER_NEGOTIATE_INTERFACE_STRUCT) return VK_ERROR_INITIALIZATION_FAILED;
+    if (pVersion->loaderLayerInterfaceVersion > 2) pVersion->loaderLayerInterfaceVersion = 2;
+    if (pVersion->loaderLayerInterfaceVersion < 2) return VK_ERROR_INITIALIZATION_FAILED;
+    pVersion->pfnGetInstanceProcAddr = td_GetInstanceProcAddr;
+    pVersion->pfnGetDeviceProcAddr = td_GetDeviceProcAddr;
+    pVersion->pfnGetPhysicalDeviceProcAddr = NULL;
+    return VK_SUCCESS;
+}
+
+TD_EXPORT VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL vkGetInstanceProcAddr(VkInstance instance, const char *name) {
+    return td_GetInstanceProcAddr(instance, name);
+}
+
+TD_EXPORT VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL vkGetDeviceProcAddr(VkDevice device, const char *name) {
+    return td_GetDeviceProcAddr(device, name);
+}
+
+TD_EXPORT struct kmt_test_driver_control *kmt_test_driver_control(void) { return &g_control; }
+
+TD_EXPORT void kmt_test_driver_reset(void) {
+    pthread_mutex_lock(&g_control.lock);
+    g_control.priority_record_count = 0;
+    memset(g_control.priority_records, 0, sizeof(g_control.priority_records));
+    g_control.created_device_count = 0;
+    g_control.last_device_extension_count = 0;
+    memset(g_control.last_device_extensions, 0, sizeof(g_control.last_device_extensions));
+    g_control.last_device_timeline_semaphore = false;
+    g_control.last_device_memory_priority = false;
+    g_control.last_device_pageable = false;
+    g_control.last_instance_api_version = 0;
+    g_control.last_instance_extension_count = 0;
+    memset(g_control.last_instance_extensions, 0, sizeof(g_control.last_instance_extensions));
+    td_apply_env_knobs();
+    g_control.lose_device = false;
+    pthread_mutex_unlock(&g_control.lock);
+}

@@ -18,6 +18,21 @@
  *   KMT_TEST_DRIVER_HIDE=all|pageable|budget|priority   (comma list)
  *   KMT_TEST_DRIVER_DEVICE_LOCAL_ONLY_TYPE=1
  *   KMT_TEST_DRIVER_BUDGET_MB=<n>
+ * Knob semantics:
+ *  - hide_*: the extension is neither enumerated (NULL or own layer name) nor
+ *    its feature reported (set to VK_FALSE); vkCreateDevice naming a hidden
+ *    extension returns VK_ERROR_EXTENSION_NOT_PRESENT, like a driver without it
+ *    (the loader lets it through because the manifest lists it).
+ *  - device_local_only_type: the added type's index is lavapipe's
+ *    memoryTypeCount (1). It breaks the spec's ordering rule (a type whose flags
+ *    are a strict subset must come first); nothing checks that. Validation caches
+ *    memory properties at vkCreateDevice: set this knob through the environment.
+ *  - heap_budget, hide_*, lose_device in the struct take effect at the next call.
+ *  - lose_device is cleared when the first live instance is created.
+ * kmt_test_driver_reset(): clears the priority, device and instance records and
+ * returns the knobs to their environment values (lose_device = false).
+ * heap_usage / allocation_count are live state, not records: never reset; a
+ * destroyed device's leftover allocations are dropped from them.
  */
 
 #include <stdbool.h>

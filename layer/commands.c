@@ -70,13 +70,72 @@ driver_set_priority(void *ctx, uint64_t memory, float priority)
     d->next.SetDeviceMemoryPriorityEXT(d->handle, (VkDeviceMemory)memory, priority);
 }
 
+#define KMT_POISON 0xDEADBEEFu
+
+/* The tracker's fill callback: make a reported discard true. Host-visible
+ * memory is filled here on the CPU (nothing of the app's can be using it: it
+ * is OFFERED, so its earlier GPU work is done, and it is not mapped); other
+ * memory gets a GPU fill on the paging queue. */
+static uint64_t
+fill_discarded(void *ctx, const struct kmt_memory *m)
+{
+    struct kmt_device *d = ctx;
+    if (d->settings.discard_fill == KMT_FILL_NONE)
+        return 0;
+    uint32_t pattern = d->settings.discard_fill == KMT_FILL_ZERO ? 0 : KMT_POISON;
+    if (!m->host_visible)
+        return m->dedicated ? 0 : kmt_gpu_fill(d, m->handle, m->size, m->type_index, pattern);
+    void *data = NULL;
+    if (d->next.MapMemory(d->handle, (VkDeviceMemory)m->handle, 0, VK_WHOLE_SIZE, 0, &data) != VK_SUCCESS)
+        return 0;
+    unsigned char *bytes = data;
+    for (VkDeviceSize i = 0; i < m->size; i++)
+        bytes[i] = (unsigned char)(pattern >> (8 * (i & 3)));
+    VkMappedMemoryRange range = {
+        .sType = VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE,
+        .memory = (VkDeviceMemory)m->handle,
+        .size = VK_WHOLE_SIZE,
+    };
+    if (!(d->memory_properties.memoryTypes[m->type_index].propertyFlags & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT))
+        d->next.FlushMappedMemoryRanges(d->handle, 1, &range);
+    d->next.UnmapMemory(d->handle, (VkDeviceMemory)m->handle);
+    return 0;
+}
+
+/* The driver's current budgets, for the pressure policy (outside the lock:
+ * an instance-level query). */
+static void
+refresh_budgets(struct kmt_device *d)
+{
+    if (d->settings.discard != KMT_DISCARD_PRESSURE)
+        return;
+    VkDeviceSize sizes[VK_MAX_MEMORY_HEAPS];
+    for (uint32_t i = 0; i < d->memory_properties.memoryHeapCount; i++)
+        sizes[i] = d->memory_properties.memoryHeaps[i].size;
+    VkPhysicalDeviceMemoryBudgetPropertiesEXT budget = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT};
+    VkPhysicalDeviceMemoryProperties2 props = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2,
+                                               .pNext = &budget};
+    bool driver = d->memory_budget && !d->settings.budget_mb && d->instance->next.GetPhysicalDeviceMemoryProperties2;
+    if (driver)
+        d->instance->next.GetPhysicalDeviceMemoryProperties2(d->physical->handle, &props);
+    pthread_mutex_lock(&d->lock);
+    kmt_policy_set_budgets(&d->policy, &d->settings, d->memory_properties.memoryHeapCount, sizes,
+                           driver ? budget.heapBudget : NULL);
+    pthread_mutex_unlock(&d->lock);
+}
+
 /* Offers waiting for earlier GPU work take effect once it is done; checked
- * without blocking whenever the layer is called. Caller holds the lock. */
+ * without blocking whenever the layer is called. Finished GPU fills are
+ * released, and the pressure policy looks at the heaps. Caller holds the lock. */
 static void
 promote_locked(struct kmt_device *d)
 {
     if (d->tracker.pending.count)
         kmt_promote_pending(&d->tracker, kmt_completed_serial(d));
+    if (d->fill_jobs)
+        kmt_reap_fills(d, kmt_paging_completed(d));
+    kmt_policy_relieve(&d->policy, &d->tracker);
 }
 
 /* ---- the extension's commands ------------------------------------------------------ */
@@ -107,6 +166,7 @@ kmt_OfferAllocationsKMT(VkDevice device, const VkOfferAllocationsInfoKMT *pInfo)
     struct pending_message message = {0};
     uint32_t reoffered = 0;
 
+    refresh_budgets(d);
     pthread_mutex_lock(&d->lock);
     promote_locked(d);
     /* Nothing to wait for when every earlier submission is already done. */
@@ -115,6 +175,8 @@ kmt_OfferAllocationsKMT(VkDevice device, const VkOfferAllocationsInfoKMT *pInfo)
     enum kmt_error e = kmt_offer(&d->tracker, &list, pInfo->priority, pInfo->flags, wait_serial, &error, &reoffered);
     if (e)
         note_error(&message, &error, command, &list);
+    else
+        kmt_policy_relieve(&d->policy, &d->tracker);
     pthread_mutex_unlock(&d->lock);
 
     if (e) {
@@ -155,6 +217,8 @@ kmt_ReclaimAllocationsKMT(VkDevice device, const VkReclaimAllocationsInfoKMT *pI
                                    &error, &fence);
     if (e)
         note_error(&message, &error, command, &list);
+    else if (!lost)
+        kmt_policy_relieve(&d->policy, &d->tracker); /* contents came back: usage grew */
     pthread_mutex_unlock(&d->lock);
 
     if (e) {
@@ -206,6 +270,44 @@ kmt_GetAllocationStateKMT(VkDevice device, VkDeviceMemory memory, VkAllocationSt
     return VK_SUCCESS;
 }
 
+static VKAPI_ATTR VkResult VKAPI_CALL
+kmt_GetOfferReclaimStatisticsKMT(VkDevice device, VkOfferReclaimStatisticsKMT *pStatistics)
+{
+    static const char command[] = "vkGetOfferReclaimStatisticsKMT";
+    struct kmt_device *d = enabled_device(device);
+    if (!d)
+        return VK_ERROR_EXTENSION_NOT_PRESENT;
+    if (!pStatistics)
+        return reject_info(d, command, KMT_ERROR_NULL_INFO, 0);
+    if (pStatistics->sType != VK_STRUCTURE_TYPE_OFFER_RECLAIM_STATISTICS_KMT)
+        return reject_info(d, command, KMT_ERROR_STYPE, (uint64_t)pStatistics->sType);
+    refresh_budgets(d);
+    pthread_mutex_lock(&d->lock);
+    promote_locked(d);
+    const struct kmt_tracker *t = &d->tracker;
+    const struct kmt_counters *c = &t->counters;
+    pStatistics->offerCount = c->offers;
+    pStatistics->reofferCount = c->reoffers;
+    pStatistics->reclaimCount = c->reclaims;
+    pStatistics->discardCount = c->discards;
+    pStatistics->decommitCount = c->decommits;
+    pStatistics->bytesOffered = c->bytes_offered;
+    pStatistics->bytesDiscarded = c->bytes_discarded;
+    pStatistics->rejectedCallCount = c->rejected_calls;
+    pStatistics->pendingCount = t->pending.count;
+    pStatistics->offeredCount = 0;
+    for (uint32_t i = 0; i < KMT_OFFER_LEVELS; i++)
+        pStatistics->offeredCount += t->offered[i].count;
+    pStatistics->trackedCount = t->memories.count;
+    pStatistics->heapCount = d->memory_properties.memoryHeapCount;
+    for (uint32_t i = 0; i < VK_MAX_MEMORY_HEAPS; i++) {
+        pStatistics->heapUsage[i] = i < pStatistics->heapCount ? t->heap_usage[i] : 0;
+        pStatistics->heapBudget[i] = i < pStatistics->heapCount ? d->policy.heap_budget[i] : 0;
+    }
+    pthread_mutex_unlock(&d->lock);
+    return VK_SUCCESS;
+}
+
 /* ---- memory hooks ------------------------------------------------------------------------ */
 
 static uint32_t
@@ -232,14 +334,25 @@ kmt_AllocateMemory(VkDevice device, const VkMemoryAllocateInfo *pInfo, const VkA
         return result;
     /* The app's own priority, which reclaim restores; 0.5 is Vulkan's default. */
     float priority = 0.5f;
-    for (const VkBaseInStructure *s = pInfo->pNext; s; s = s->pNext)
+    bool dedicated = false;
+    for (const VkBaseInStructure *s = pInfo->pNext; s; s = s->pNext) {
         if (s->sType == VK_STRUCTURE_TYPE_MEMORY_PRIORITY_ALLOCATE_INFO_EXT)
             priority = ((const VkMemoryPriorityAllocateInfoEXT *)s)->priority;
+        if (s->sType == VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO) {
+            const VkMemoryDedicatedAllocateInfo *info = (const VkMemoryDedicatedAllocateInfo *)s;
+            dedicated = info->image != VK_NULL_HANDLE || info->buffer != VK_NULL_HANDLE;
+        }
+    }
 
+    refresh_budgets(d);
     pthread_mutex_lock(&d->lock);
     bool tracked = kmt_track_memory(&d->tracker, (uint64_t)*pMemory, pInfo->allocationSize, pInfo->memoryTypeIndex,
                                     heap_of(d, pInfo->memoryTypeIndex),
                                     type_is_host_visible(d, pInfo->memoryTypeIndex), priority);
+    if (tracked) {
+        kmt_find_memory(&d->tracker, (uint64_t)*pMemory)->dedicated = dedicated;
+        promote_locked(d); /* usage grew: the pressure policy may act */
+    }
     pthread_mutex_unlock(&d->lock);
     if (!tracked) {
         d->next.FreeMemory(device, *pMemory, pAllocator);
@@ -256,7 +369,22 @@ kmt_FreeMemory(VkDevice device, VkDeviceMemory memory, const VkAllocationCallbac
     /* Untracked before the driver may hand the handle out again. */
     pthread_mutex_lock(&d->lock);
     kmt_untrack_memory(&d->tracker, (uint64_t)memory);
+    uint64_t fill = kmt_pending_fill_value(d, (uint64_t)memory);
     pthread_mutex_unlock(&d->lock);
+    /* A GPU fill of the layer's may still write it: memory must not be freed
+     * under pending work (VUID-vkFreeMemory-memory-00677). Wait unlocked. */
+    if (fill) {
+        VkSemaphoreWaitInfo wait = {
+            .sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO,
+            .semaphoreCount = 1,
+            .pSemaphores = &d->paging,
+            .pValues = &fill,
+        };
+        kmt_note_result(d, d->next.WaitSemaphores(device, &wait, UINT64_MAX));
+        pthread_mutex_lock(&d->lock);
+        kmt_reap_fills(d, fill);
+        pthread_mutex_unlock(&d->lock);
+    }
     d->next.FreeMemory(device, memory, pAllocator);
 }
 
@@ -506,6 +634,7 @@ static const struct named_function extension_commands[] = {
     KMT_FN(ReclaimAllocationsKMT),
     KMT_FN(GetPagingFenceKMT),
     KMT_FN(GetAllocationStateKMT),
+    KMT_FN(GetOfferReclaimStatisticsKMT),
 };
 
 static const struct named_function device_hooks[] = {
@@ -578,23 +707,29 @@ kmt_device_setup(struct kmt_device *d, const VkDeviceCreateInfo *app_info)
     kmt_settings_load(&d->settings, kmt_layer_option, complain_setting, d);
     d->instance->next.GetPhysicalDeviceMemoryProperties(d->physical->handle, &d->memory_properties);
 
+    kmt_policy_init(&d->policy, &d->settings);
     struct kmt_tracker_config config = {
         .pageable = d->pageable && d->next.SetDeviceMemoryPriorityEXT != NULL,
         .offered_priority = d->settings.offered_priority,
+        .on_offered = kmt_policy_on_offered,
+        .on_offered_ctx = &d->policy,
     };
-    struct kmt_tracker_ops ops = {.ctx = d, .set_priority = driver_set_priority};
+    struct kmt_tracker_ops ops = {.ctx = d, .set_priority = driver_set_priority, .fill = fill_discarded};
     if (!kmt_tracker_init(&d->tracker, &config, &ops, d->pallocator))
         return VK_ERROR_OUT_OF_HOST_MEMORY;
     VkResult result = kmt_paging_setup(d);
     if (result != VK_SUCCESS) {
+        kmt_paging_teardown(d);
         kmt_tracker_finish(&d->tracker);
         return result;
     }
+    refresh_budgets(d);
     kmt_log(&d->instance->logger, KMT_LOG_INFO, "KMT-startup", VK_OBJECT_TYPE_DEVICE, (uint64_t)(uintptr_t)d->handle,
-            "VK_KMT_offer_reclaim enabled: pageable memory %s, memory priority %s, memory budget %s; "
-            "discard policy %s, fill %s, offered priority %.2f.",
+            "VK_KMT_offer_reclaim enabled: pageable memory %s, memory priority %s, memory budget %s, "
+            "paging queue %s (family %u); discard policy %s, fill %s, offered priority %.2f.",
             config.pageable ? "yes" : "no (offers cannot demote memory)", d->memory_priority ? "yes" : "no",
-            d->memory_budget ? "yes" : "no", kmt_discard_policy_name(d->settings.discard),
+            d->memory_budget ? "yes" : "no", d->paging_dedicated ? "dedicated" : "shared with the app",
+            d->paging_family, kmt_discard_policy_name(d->settings.discard),
             kmt_discard_fill_name(d->settings.discard_fill), (double)d->settings.offered_priority);
     return VK_SUCCESS;
 }

@@ -20,6 +20,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "offer.h"
+#include "policy.h"
 #include "settings.h"
 
 #define KMT_LAYER_NAME "VK_LAYER_KMT_offer_reclaim"
@@ -48,6 +49,15 @@ struct kmt_physical_device {
 };
 
 struct kmt_device;
+
+/* A GPU discard fill in flight (memory that is not host-visible). */
+struct kmt_fill_job {
+    uint64_t value;          /* paging-fence value its submission signals */
+    uint64_t memory;         /* the VkDeviceMemory it writes */
+    VkBuffer buffer;         /* temporary buffer aliasing the memory */
+    VkCommandBuffer command_buffer;
+    struct kmt_fill_job *next;
+};
 
 /* Attached to a VkQueue of a device that enabled the extension. */
 struct kmt_queue {
@@ -82,12 +92,21 @@ struct kmt_device {
     struct kmt_settings settings;
     VkPhysicalDeviceMemoryProperties memory_properties;
 
+    /* The queue GPU fills run on: one of the layer's own when the family had
+     * a spare queue, else the app's queue shared under its lock. */
+    uint32_t paging_family, paging_index;
+    bool paging_dedicated;
+
     /* Guards the tracker and everything below. Never held across a wait. */
     pthread_mutex_t lock;
     struct kmt_tracker tracker;
     struct kmt_queue *queues;
+    struct kmt_policy policy;
     VkSemaphore paging;           /* the paging fence (vkGetPagingFenceKMT) */
     uint64_t paging_value;        /* last value a paging operation signals */
+    struct kmt_queue *paging_queue;
+    VkCommandPool paging_pool;
+    struct kmt_fill_job *fill_jobs; /* GPU fills in flight, newest first */
 
     _Atomic uint64_t submit_serial; /* last serial handed to a submission */
     atomic_bool lost;               /* a call returned VK_ERROR_DEVICE_LOST */

@@ -271,7 +271,58 @@ struct device_create_copy {
     VkPhysicalDeviceTimelineSemaphoreFeatures timeline;
     VkPhysicalDeviceMemoryPriorityFeaturesEXT priority;
     VkPhysicalDevicePageableDeviceLocalMemoryFeaturesEXT pageable;
+    VkDeviceQueueCreateInfo *queues; /* the app's, one family asking for a queue more */
+    float *priorities;
 };
+
+#define KMT_MAX_FAMILIES 64
+
+/* Picks the queue GPU fills run on: a spare queue of the first family the app
+ * uses that can transfer (the layer then asks for one more), else queue 0 of
+ * that family, shared with the app under the queue lock. Lavapipe has one
+ * queue: the shared path is the one CI runs. */
+static VkResult
+choose_paging_queue(struct kmt_device *d, const VkDeviceCreateInfo *app, struct device_create_copy *c)
+{
+    VkQueueFamilyProperties families[KMT_MAX_FAMILIES];
+    uint32_t family_count = KMT_MAX_FAMILIES;
+    d->instance->next.GetPhysicalDeviceQueueFamilyProperties(d->physical->handle, &family_count, families);
+    const VkQueueFlags transfer = VK_QUEUE_GRAPHICS_BIT | VK_QUEUE_COMPUTE_BIT | VK_QUEUE_TRANSFER_BIT;
+    int chosen = -1;
+    bool spare = false;
+    for (uint32_t i = 0; i < app->queueCreateInfoCount; i++) {
+        const VkDeviceQueueCreateInfo *q = &app->pQueueCreateInfos[i];
+        if (q->flags || q->queueFamilyIndex >= family_count || !(families[q->queueFamilyIndex].queueFlags & transfer))
+            continue;
+        bool has_spare = families[q->queueFamilyIndex].queueCount > q->queueCount;
+        if (chosen < 0 || (has_spare && !spare)) {
+            chosen = (int)i;
+            spare = has_spare;
+        }
+    }
+    if (chosen < 0) {
+        d->paging_family = app->queueCreateInfoCount ? app->pQueueCreateInfos[0].queueFamilyIndex : 0;
+        d->paging_index = 0;
+        return VK_SUCCESS;
+    }
+    const VkDeviceQueueCreateInfo *q = &app->pQueueCreateInfos[chosen];
+    d->paging_family = q->queueFamilyIndex;
+    d->paging_index = spare ? q->queueCount : 0;
+    d->paging_dedicated = spare;
+    if (!spare)
+        return VK_SUCCESS;
+    c->queues = malloc(app->queueCreateInfoCount * sizeof(*c->queues));
+    c->priorities = malloc((q->queueCount + 1) * sizeof(float));
+    if (!c->queues || !c->priorities)
+        return VK_ERROR_OUT_OF_HOST_MEMORY;
+    memcpy(c->queues, app->pQueueCreateInfos, app->queueCreateInfoCount * sizeof(*c->queues));
+    memcpy(c->priorities, q->pQueuePriorities, q->queueCount * sizeof(float));
+    c->priorities[q->queueCount] = 0.5f;
+    c->queues[chosen].queueCount++;
+    c->queues[chosen].pQueuePriorities = c->priorities;
+    c->info.pQueueCreateInfos = c->queues;
+    return VK_SUCCESS;
+}
 
 static void
 add_name(const char **names, uint32_t *count, const char *name)
@@ -362,7 +413,7 @@ build_device_create_info(struct kmt_device *d, const VkDeviceCreateInfo *app, st
     d->memory_priority = p->memory_priority;
     d->pageable = p->pageable;
     d->memory_budget = p->memory_budget;
-    return VK_SUCCESS;
+    return choose_paging_queue(d, app, c);
 }
 
 static void
@@ -370,6 +421,8 @@ free_device_create_info(struct device_create_copy *c)
 {
     kmt_free_pnext_chain(c->chain);
     free(c->names);
+    free(c->queues);
+    free(c->priorities);
 }
 
 static void

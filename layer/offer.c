@@ -248,6 +248,8 @@ become_offered(struct kmt_tracker *t, struct kmt_memory *m)
     m->fill_value = 0;
     list_append(offered_list(t, m), m);
     set_driver_priority(t, m, t->config.offered_priority);
+    if (t->config.on_offered)
+        t->config.on_offered(t->config.on_offered_ctx, t, m);
 }
 
 uint32_t

@@ -63,6 +63,7 @@ struct kmt_memory {
     uint8_t offer_flags;
     bool mapped;
     bool host_visible;
+    bool dedicated;          /* VkMemoryDedicatedAllocateInfo: no other resource may alias it */
 };
 
 /* Tracked per VkBuffer / VkImage bound to tracked memory. */
@@ -90,9 +91,14 @@ struct kmt_tracker_ops {
     uint64_t (*fill)(void *ctx, const struct kmt_memory *memory);
 };
 
+struct kmt_tracker;
+
 struct kmt_tracker_config {
     bool pageable;          /* the driver can change priorities (VK_EXT_pageable_device_local_memory) */
     float offered_priority; /* setting OFFERED_PRIORITY */
+    /* Called whenever memory becomes OFFERED (the discard policy's hook). */
+    void (*on_offered)(void *ctx, struct kmt_tracker *tracker, struct kmt_memory *memory);
+    void *on_offered_ctx;
 };
 
 struct kmt_counters {

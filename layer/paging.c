@@ -18,15 +18,73 @@ create_timeline(struct kmt_device *d, VkSemaphore *semaphore)
     return d->next.CreateSemaphore(d->handle, &info, d->pallocator, semaphore);
 }
 
+static void track_queue(struct kmt_device *d, VkQueue handle, uint32_t family, uint32_t index);
+
 VkResult
 kmt_paging_setup(struct kmt_device *d)
 {
-    return create_timeline(d, &d->paging);
+    VkResult result = create_timeline(d, &d->paging);
+    if (result != VK_SUCCESS)
+        return result;
+    /* The paging queue: a queue the layer fetched itself, so the loader's
+     * dispatch pointer is written into it before anything below sees it. */
+    VkQueue queue = VK_NULL_HANDLE;
+    d->next.GetDeviceQueue(d->handle, d->paging_family, d->paging_index, &queue);
+    if (queue && d->set_loader_data)
+        d->set_loader_data(d->handle, queue);
+    track_queue(d, queue, d->paging_family, d->paging_index);
+    d->paging_queue = queue ? kmt_queue_from_handle(queue) : NULL;
+    if (!d->paging_queue)
+        return VK_SUCCESS; /* GPU fills unavailable: discards of device-only memory are not filled */
+    VkCommandPoolCreateInfo pool = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+        .flags = VK_COMMAND_POOL_CREATE_TRANSIENT_BIT,
+        .queueFamilyIndex = d->paging_family,
+    };
+    return d->next.CreateCommandPool(d->handle, &pool, d->pallocator, &d->paging_pool);
+}
+
+static void
+free_fill_job(struct kmt_device *d, struct kmt_fill_job *job)
+{
+    d->next.DestroyBuffer(d->handle, job->buffer, d->pallocator);
+    d->next.FreeCommandBuffers(d->handle, d->paging_pool, 1, &job->command_buffer);
+    kmt_free(d->pallocator, job);
+}
+
+void
+kmt_reap_fills(struct kmt_device *d, uint64_t completed)
+{
+    struct kmt_fill_job **link = &d->fill_jobs;
+    while (*link) {
+        struct kmt_fill_job *job = *link;
+        if (job->value <= completed) {
+            *link = job->next;
+            free_fill_job(d, job);
+        } else {
+            link = &job->next;
+        }
+    }
 }
 
 void
 kmt_paging_teardown(struct kmt_device *d)
 {
+    /* The app has waited for its own work; the layer's fills it cannot see. */
+    if (d->fill_jobs && d->paging_value) {
+        VkSemaphoreWaitInfo wait = {
+            .sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO,
+            .semaphoreCount = 1,
+            .pSemaphores = &d->paging,
+            .pValues = &d->paging_value,
+        };
+        d->next.WaitSemaphores(d->handle, &wait, UINT64_MAX);
+    }
+    kmt_reap_fills(d, UINT64_MAX);
+    if (d->paging_pool)
+        d->next.DestroyCommandPool(d->handle, d->paging_pool, d->pallocator);
+    d->paging_pool = VK_NULL_HANDLE;
+    d->paging_queue = NULL;
     struct kmt_queue *q = d->queues;
     while (q) {
         struct kmt_queue *next = q->next_queue;
@@ -166,6 +224,101 @@ finish_submit(struct kmt_queue *q, VkResult result, uint64_t previous)
     return kmt_note_result(q->device, result);
 }
 
+/* Records and submits a fill of `memory` on the paging queue, signalling the
+ * paging semaphore with the next value. Caller holds the device lock (so the
+ * values reach the queue in increasing order). Returns the value, or 0 when
+ * no fill could be queued (the contents are then left as they are). */
+uint64_t
+kmt_gpu_fill(struct kmt_device *d, uint64_t memory, VkDeviceSize size, uint32_t type_index, uint32_t pattern)
+{
+    struct kmt_queue *q = d->paging_queue;
+    if (!q || !d->paging_pool || size < 4)
+        return 0;
+    struct kmt_fill_job *job = kmt_alloc(d->pallocator, sizeof(*job), VK_SYSTEM_ALLOCATION_SCOPE_OBJECT);
+    if (!job)
+        return 0;
+    memset(job, 0, sizeof(*job));
+    job->memory = memory;
+
+    /* A transfer destination aliasing the whole allocation, where the
+     * memory type allows a buffer at all. */
+    VkBufferCreateInfo buffer_info = {
+        .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+        .size = size,
+        .usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+    };
+    VkMemoryRequirements requirements;
+    VkCommandBufferAllocateInfo cb_info = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+        .commandPool = d->paging_pool,
+        .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+        .commandBufferCount = 1,
+    };
+    VkCommandBufferBeginInfo begin = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+        .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
+    };
+    if (d->next.CreateBuffer(d->handle, &buffer_info, d->pallocator, &job->buffer) != VK_SUCCESS) {
+        kmt_free(d->pallocator, job);
+        return 0;
+    }
+    d->next.GetBufferMemoryRequirements(d->handle, job->buffer, &requirements);
+    if (!(requirements.memoryTypeBits & (1u << type_index)) || requirements.size > size ||
+        d->next.BindBufferMemory(d->handle, job->buffer, (VkDeviceMemory)memory, 0) != VK_SUCCESS ||
+        d->next.AllocateCommandBuffers(d->handle, &cb_info, &job->command_buffer) != VK_SUCCESS) {
+        d->next.DestroyBuffer(d->handle, job->buffer, d->pallocator);
+        kmt_free(d->pallocator, job);
+        return 0;
+    }
+    if (d->set_loader_data)
+        d->set_loader_data(d->handle, job->command_buffer);
+    d->next.BeginCommandBuffer(job->command_buffer, &begin);
+    d->next.CmdFillBuffer(job->command_buffer, job->buffer, 0, VK_WHOLE_SIZE, pattern);
+    if (d->next.EndCommandBuffer(job->command_buffer) != VK_SUCCESS) {
+        free_fill_job(d, job);
+        return 0;
+    }
+
+    uint64_t value = d->paging_value + 1;
+    pthread_mutex_lock(&q->lock);
+    uint64_t previous, serial = next_serial(q, &previous);
+    VkSemaphore signals[2] = {d->paging, q->tracking};
+    uint64_t values[2] = {value, serial};
+    VkTimelineSemaphoreSubmitInfo timeline = {
+        .sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO,
+        .signalSemaphoreValueCount = 2,
+        .pSignalSemaphoreValues = values,
+    };
+    VkSubmitInfo submit = {
+        .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+        .pNext = &timeline,
+        .commandBufferCount = 1,
+        .pCommandBuffers = &job->command_buffer,
+        .signalSemaphoreCount = 2,
+        .pSignalSemaphores = signals,
+    };
+    VkResult result = finish_submit(q, d->next.QueueSubmit(q->handle, 1, &submit, VK_NULL_HANDLE), previous);
+    if (result != VK_SUCCESS) {
+        free_fill_job(d, job);
+        return 0;
+    }
+    d->paging_value = value;
+    job->value = value;
+    job->next = d->fill_jobs;
+    d->fill_jobs = job;
+    return value;
+}
+
+uint64_t
+kmt_pending_fill_value(const struct kmt_device *d, uint64_t memory)
+{
+    uint64_t value = 0;
+    for (const struct kmt_fill_job *job = d->fill_jobs; job; job = job->next)
+        if (job->memory == memory && job->value > value)
+            value = job->value;
+    return value;
+}
+
 VKAPI_ATTR VkResult VKAPI_CALL
 kmt_QueueSubmit(VkQueue queue, uint32_t count, const VkSubmitInfo *pSubmits, VkFence fence)
 {
@@ -268,18 +421,108 @@ kmt_QueuePresentKHR(VkQueue queue, const VkPresentInfoKHR *pInfo)
 
 /* ---- waits: pass through, remembering device loss ---------------------------- */
 
+/* vkQueueWaitIdle waits for every earlier submission on the queue, and every
+ * one of them signals the tracking semaphore: the wait happens there, without
+ * holding the queue lock (no lock is held across a wait; the layer may need
+ * the queue for paging work meanwhile). The real call then runs under the
+ * lock, by now without waiting, so layers below see the queue go idle. */
 VKAPI_ATTR VkResult VKAPI_CALL
 kmt_QueueWaitIdle(VkQueue queue)
 {
     struct kmt_queue *q = kmt_queue_from_handle(queue);
-    return kmt_note_result(q->device, q->device->next.QueueWaitIdle(queue));
+    struct kmt_device *d = q->device;
+    uint64_t last = atomic_load(&q->last_serial);
+    if (last) {
+        VkSemaphoreWaitInfo wait = {
+            .sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO,
+            .semaphoreCount = 1,
+            .pSemaphores = &q->tracking,
+            .pValues = &last,
+        };
+        VkResult result = kmt_note_result(d, d->next.WaitSemaphores(d->handle, &wait, UINT64_MAX));
+        if (result != VK_SUCCESS)
+            return result;
+    }
+    pthread_mutex_lock(&q->lock);
+    VkResult result = d->next.QueueWaitIdle(queue);
+    pthread_mutex_unlock(&q->lock);
+    return kmt_note_result(d, result);
 }
 
+static void
+lock_all_queues(struct kmt_device *d, bool lock)
+{
+    for (struct kmt_queue *q = d->queues; q; q = q->next_queue) {
+        if (lock)
+            pthread_mutex_lock(&q->lock);
+        else
+            pthread_mutex_unlock(&q->lock);
+    }
+}
+
+/* vkDeviceWaitIdle = vkQueueWaitIdle on every queue, plus the layer's fills. */
 VKAPI_ATTR VkResult VKAPI_CALL
 kmt_DeviceWaitIdle(VkDevice device)
 {
     struct kmt_device *d = kmt_device_from_handle(device);
-    return kmt_note_result(d, d->next.DeviceWaitIdle(device));
+    VkSemaphore stack_semaphores[8];
+    uint64_t stack_values[8];
+    VkSemaphore *semaphores = stack_semaphores;
+    uint64_t *values = stack_values;
+    uint32_t count = 0, needed = 1; /* every queue's tracking semaphore + the paging semaphore */
+
+    pthread_mutex_lock(&d->lock);
+    for (struct kmt_queue *q = d->queues; q; q = q->next_queue)
+        needed++;
+    if (needed > 8) {
+        semaphores = malloc(needed * sizeof(*semaphores));
+        values = malloc(needed * sizeof(*values));
+    }
+    if (!semaphores || !values) {
+        pthread_mutex_unlock(&d->lock);
+        if (semaphores != stack_semaphores)
+            free(semaphores);
+        if (values != stack_values)
+            free(values);
+        return VK_ERROR_OUT_OF_HOST_MEMORY;
+    }
+    for (struct kmt_queue *q = d->queues; q; q = q->next_queue) {
+        uint64_t last = atomic_load(&q->last_serial);
+        if (last) {
+            semaphores[count] = q->tracking;
+            values[count++] = last;
+        }
+    }
+    if (d->paging_value) {
+        semaphores[count] = d->paging;
+        values[count++] = d->paging_value;
+    }
+    pthread_mutex_unlock(&d->lock);
+
+    VkResult result = VK_SUCCESS;
+    if (count) {
+        VkSemaphoreWaitInfo wait = {
+            .sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO,
+            .semaphoreCount = count,
+            .pSemaphores = semaphores,
+            .pValues = values,
+        };
+        result = kmt_note_result(d, d->next.WaitSemaphores(device, &wait, UINT64_MAX));
+    }
+    if (semaphores != stack_semaphores) {
+        free(semaphores);
+        free(values);
+    }
+    if (result != VK_SUCCESS)
+        return result;
+    /* As in kmt_QueueWaitIdle: the real call, now without waiting. Queues are
+     * locked in list order (the only place that takes more than one). */
+    pthread_mutex_lock(&d->lock);
+    lock_all_queues(d, true);
+    result = d->next.DeviceWaitIdle(device);
+    lock_all_queues(d, false);
+    pthread_mutex_unlock(&d->lock);
+    return kmt_note_result(d, result);
 }
 
 VKAPI_ATTR VkResult VKAPI_CALL

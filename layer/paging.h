@@ -28,6 +28,15 @@ uint64_t kmt_completed_serial(struct kmt_device *device);
 /* The paging semaphore's current value. */
 uint64_t kmt_paging_completed(struct kmt_device *device);
 
+/* Queues a GPU fill of non-host-visible memory on the paging queue (caller
+ * holds the device lock); returns the paging value it signals, 0 if none. */
+uint64_t kmt_gpu_fill(struct kmt_device *device, uint64_t memory, VkDeviceSize size, uint32_t type_index,
+                      uint32_t pattern);
+/* Frees the fills whose paging value is <= completed (caller holds the lock). */
+void kmt_reap_fills(struct kmt_device *device, uint64_t completed);
+/* The highest paging value of a fill of `memory` still tracked, or 0. */
+uint64_t kmt_pending_fill_value(const struct kmt_device *device, uint64_t memory);
+
 VKAPI_ATTR void VKAPI_CALL kmt_GetDeviceQueue(VkDevice device, uint32_t family, uint32_t index, VkQueue *pQueue);
 VKAPI_ATTR void VKAPI_CALL kmt_GetDeviceQueue2(VkDevice device, const VkDeviceQueueInfo2 *pInfo, VkQueue *pQueue);
 VKAPI_ATTR VkResult VKAPI_CALL kmt_QueueSubmit(VkQueue queue, uint32_t count, const VkSubmitInfo *pSubmits,

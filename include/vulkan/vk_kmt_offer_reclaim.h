@@ -14,6 +14,7 @@
  *   1000999000  VK_STRUCTURE_TYPE_OFFER_ALLOCATIONS_INFO_KMT
  *   1000999001  VK_STRUCTURE_TYPE_RECLAIM_ALLOCATIONS_INFO_KMT
  *   1000999002  VK_STRUCTURE_TYPE_ALLOCATION_STATE_KMT
+ *   1000999003  VK_STRUCTURE_TYPE_OFFER_RECLAIM_STATISTICS_KMT
  */
 
 #include <vulkan/vulkan_core.h>
@@ -29,6 +30,7 @@ extern "C" {
 #define VK_STRUCTURE_TYPE_OFFER_ALLOCATIONS_INFO_KMT   ((VkStructureType)1000999000)
 #define VK_STRUCTURE_TYPE_RECLAIM_ALLOCATIONS_INFO_KMT ((VkStructureType)1000999001)
 #define VK_STRUCTURE_TYPE_ALLOCATION_STATE_KMT         ((VkStructureType)1000999002)
+#define VK_STRUCTURE_TYPE_OFFER_RECLAIM_STATISTICS_KMT ((VkStructureType)1000999003)
 
 /* How valuable offered contents are (= D3DKMT_OFFER_PRIORITY). LOW is discarded
  * first; AUTO lets the layer choose LOW/NORMAL/HIGH from the memory's own
@@ -117,6 +119,27 @@ typedef struct VkAllocationStateKMT {
     uint32_t              discardCount; /* how many times its contents were discarded */
 } VkAllocationStateKMT;
 
+/* Output of vkGetOfferReclaimStatisticsKMT: the device's counters since
+ * vkCreateDevice, what is offered now, and the budget model per heap. */
+typedef struct VkOfferReclaimStatisticsKMT {
+    VkStructureType sType; /* VK_STRUCTURE_TYPE_OFFER_RECLAIM_STATISTICS_KMT */
+    void*           pNext;
+    uint64_t        offerCount;      /* allocations offered (a re-offer counts again) */
+    uint64_t        reofferCount;    /* of which were already offered */
+    uint64_t        reclaimCount;    /* allocations reclaimed */
+    uint64_t        discardCount;    /* allocations whose contents were discarded */
+    uint64_t        decommitCount;   /* allocations decommitted */
+    uint64_t        bytesOffered;
+    uint64_t        bytesDiscarded;  /* discarded and decommitted bytes */
+    uint64_t        rejectedCallCount; /* offer/reclaim calls that failed validation */
+    uint32_t        pendingCount;    /* allocations OFFER_PENDING now */
+    uint32_t        offeredCount;    /* allocations OFFERED now */
+    uint32_t        trackedCount;    /* live allocations the layer tracks */
+    uint32_t        heapCount;
+    VkDeviceSize    heapUsage[VK_MAX_MEMORY_HEAPS];  /* tracked bytes that still hold contents */
+    VkDeviceSize    heapBudget[VK_MAX_MEMORY_HEAPS]; /* the pressure policy's budget */
+} VkOfferReclaimStatisticsKMT;
+
 /* Offers allocations: their contents may be paged out or discarded until they
  * are reclaimed. All-or-nothing: on VK_ERROR_VALIDATION_FAILED_EXT nothing
  * changed and a message names the first offending element. Never blocks. */
@@ -135,11 +158,15 @@ typedef VkResult (VKAPI_PTR *PFN_vkGetPagingFenceKMT)(VkDevice device, VkSemapho
 /* Reads the state of one allocation. */
 typedef VkResult (VKAPI_PTR *PFN_vkGetAllocationStateKMT)(VkDevice device, VkDeviceMemory memory, VkAllocationStateKMT* pState);
 
+/* Reads the device's counters (see VkOfferReclaimStatisticsKMT). */
+typedef VkResult (VKAPI_PTR *PFN_vkGetOfferReclaimStatisticsKMT)(VkDevice device, VkOfferReclaimStatisticsKMT* pStatistics);
+
 #ifndef VK_NO_PROTOTYPES
 VKAPI_ATTR VkResult VKAPI_CALL vkOfferAllocationsKMT(VkDevice device, const VkOfferAllocationsInfoKMT* pOfferInfo);
 VKAPI_ATTR VkResult VKAPI_CALL vkReclaimAllocationsKMT(VkDevice device, const VkReclaimAllocationsInfoKMT* pReclaimInfo, uint64_t* pPagingFenceValue);
 VKAPI_ATTR VkResult VKAPI_CALL vkGetPagingFenceKMT(VkDevice device, VkSemaphore* pTimelineSemaphore);
 VKAPI_ATTR VkResult VKAPI_CALL vkGetAllocationStateKMT(VkDevice device, VkDeviceMemory memory, VkAllocationStateKMT* pState);
+VKAPI_ATTR VkResult VKAPI_CALL vkGetOfferReclaimStatisticsKMT(VkDevice device, VkOfferReclaimStatisticsKMT* pStatistics);
 #endif
 
 #ifdef __cplusplus

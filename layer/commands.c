@@ -144,7 +144,10 @@ static struct kmt_device *
 enabled_device(VkDevice device)
 {
     struct kmt_device *d = kmt_device_from_handle(device);
-    return d && d->enabled ? d : NULL;
+    if (!d || !d->enabled)
+        return NULL;
+    kmt_log_flush(&d->startup_log, &d->instance->logger);
+    return d;
 }
 
 static VKAPI_ATTR VkResult VKAPI_CALL
@@ -696,8 +699,8 @@ complain_setting(void *ctx, const char *name, const char *text)
 {
     struct kmt_device *d = ctx;
     (void)name;
-    kmt_log(&d->instance->logger, KMT_LOG_WARNING, "KMT-bad-setting", VK_OBJECT_TYPE_DEVICE,
-            (uint64_t)(uintptr_t)d->handle, "%s", text);
+    kmt_log_defer(&d->startup_log, &d->instance->logger, KMT_LOG_WARNING, "KMT-bad-setting", VK_OBJECT_TYPE_DEVICE,
+                  (uint64_t)(uintptr_t)d->handle, "%s", text);
 }
 
 VkResult
@@ -724,8 +727,9 @@ kmt_device_setup(struct kmt_device *d, const VkDeviceCreateInfo *app_info)
         return result;
     }
     refresh_budgets(d);
-    kmt_log(&d->instance->logger, KMT_LOG_INFO, "KMT-startup", VK_OBJECT_TYPE_DEVICE, (uint64_t)(uintptr_t)d->handle,
-            "VK_KMT_offer_reclaim enabled: pageable memory %s, memory priority %s, memory budget %s, "
+    kmt_log_defer(&d->startup_log, &d->instance->logger, KMT_LOG_INFO, "KMT-startup", VK_OBJECT_TYPE_DEVICE,
+                  (uint64_t)(uintptr_t)d->handle,
+                  "VK_KMT_offer_reclaim enabled: pageable memory %s, memory priority %s, memory budget %s, "
             "paging queue %s (family %u); discard policy %s, fill %s, offered priority %.2f.",
             config.pageable ? "yes" : "no (offers cannot demote memory)", d->memory_priority ? "yes" : "no",
             d->memory_budget ? "yes" : "no", d->paging_dedicated ? "dedicated" : "shared with the app",

@@ -91,6 +91,7 @@ struct kmt_device {
 
     struct kmt_settings settings;
     VkPhysicalDeviceMemoryProperties memory_properties;
+    struct kmt_log_buffer startup_log; /* messages from inside vkCreateDevice */
 
     /* The queue GPU fills run on: one of the layer's own when the family had
      * a spare queue, else the app's queue shared under its lock. */

@@ -3,70 +3,71 @@
  * per level (the shader_object/vkBasalt pattern): the struct members and the
  * code that fills them come from the same list.
  *
- * Core names are resolved first; a NULL result falls back to the KHR/EXT alias
- * so apps at apiVersion 1.0 that enabled the extension work too.
+ * Core names are resolved first, aliases first for apps below the version
+ * that made them core, and a NULL result falls back to the other name.
  */
 #ifndef KMT_DISPATCH_H
 #define KMT_DISPATCH_H
 
+#include <stdbool.h>
 #include <vulkan/vulkan_core.h>
 #include <vulkan/vk_layer.h>
 
-/* X(member, core name suffix, alias suffix or 0) */
+/* X(member, alias name or 0, API version that made it core or 0) */
 #define KMT_INSTANCE_FUNCTIONS(X)                                                        \
-    X(GetInstanceProcAddr, 0)                                                            \
-    X(DestroyInstance, 0)                                                                \
-    X(EnumeratePhysicalDevices, 0)                                                       \
-    X(EnumerateDeviceExtensionProperties, 0)                                             \
-    X(GetPhysicalDeviceProperties, 0)                                                    \
-    X(GetPhysicalDeviceFeatures2, "vkGetPhysicalDeviceFeatures2KHR")                     \
-    X(GetPhysicalDeviceMemoryProperties, 0)                                              \
-    X(GetPhysicalDeviceMemoryProperties2, "vkGetPhysicalDeviceMemoryProperties2KHR")     \
-    X(GetPhysicalDeviceQueueFamilyProperties, 0)                                         \
-    X(CreateDebugUtilsMessengerEXT, 0)                                                   \
-    X(DestroyDebugUtilsMessengerEXT, 0)                                                  \
-    X(SubmitDebugUtilsMessageEXT, 0)
+    X(GetInstanceProcAddr, 0, 0)                                                            \
+    X(DestroyInstance, 0, 0)                                                                \
+    X(EnumeratePhysicalDevices, 0, 0)                                                       \
+    X(EnumerateDeviceExtensionProperties, 0, 0)                                             \
+    X(GetPhysicalDeviceProperties, 0, 0)                                                    \
+    X(GetPhysicalDeviceFeatures2, "vkGetPhysicalDeviceFeatures2KHR", VK_API_VERSION_1_1)                     \
+    X(GetPhysicalDeviceMemoryProperties, 0, 0)                                              \
+    X(GetPhysicalDeviceMemoryProperties2, "vkGetPhysicalDeviceMemoryProperties2KHR", VK_API_VERSION_1_1)     \
+    X(GetPhysicalDeviceQueueFamilyProperties, 0, 0)                                         \
+    X(CreateDebugUtilsMessengerEXT, 0, 0)                                                   \
+    X(DestroyDebugUtilsMessengerEXT, 0, 0)                                                  \
+    X(SubmitDebugUtilsMessageEXT, 0, 0)
 
 #define KMT_DEVICE_FUNCTIONS(X)                                                          \
-    X(GetDeviceProcAddr, 0)                                                              \
-    X(DestroyDevice, 0)                                                                  \
-    X(GetDeviceQueue, 0)                                                                 \
-    X(GetDeviceQueue2, 0)                                                                \
-    X(AllocateMemory, 0)                                                                 \
-    X(FreeMemory, 0)                                                                     \
-    X(MapMemory, 0)                                                                      \
-    X(UnmapMemory, 0)                                                                    \
-    X(FlushMappedMemoryRanges, 0)                                                        \
-    X(BindBufferMemory, 0)                                                               \
-    X(BindBufferMemory2, "vkBindBufferMemory2KHR")                                       \
-    X(BindImageMemory, 0)                                                                \
-    X(BindImageMemory2, "vkBindImageMemory2KHR")                                         \
-    X(CreateBuffer, 0)                                                                   \
-    X(DestroyBuffer, 0)                                                                  \
-    X(DestroyImage, 0)                                                                   \
-    X(GetBufferMemoryRequirements, 0)                                                    \
-    X(SetDeviceMemoryPriorityEXT, 0)                                                     \
-    X(CreateSemaphore, 0)                                                                \
-    X(DestroySemaphore, 0)                                                               \
-    X(GetSemaphoreCounterValue, "vkGetSemaphoreCounterValueKHR")                         \
-    X(WaitSemaphores, "vkWaitSemaphoresKHR")                                             \
-    X(QueueSubmit, 0)                                                                    \
-    X(QueueSubmit2, "vkQueueSubmit2KHR")                                                 \
-    X(QueueBindSparse, 0)                                                                \
-    X(QueueWaitIdle, 0)                                                                  \
-    X(DeviceWaitIdle, 0)                                                                 \
-    X(WaitForFences, 0)                                                                  \
-    X(GetFenceStatus, 0)                                                                 \
-    X(QueuePresentKHR, 0)                                                                \
-    X(CreateCommandPool, 0)                                                              \
-    X(DestroyCommandPool, 0)                                                             \
-    X(AllocateCommandBuffers, 0)                                                         \
-    X(FreeCommandBuffers, 0)                                                             \
-    X(BeginCommandBuffer, 0)                                                             \
-    X(EndCommandBuffer, 0)                                                               \
-    X(CmdFillBuffer, 0)
+    X(GetDeviceProcAddr, 0, 0)                                                              \
+    X(DestroyDevice, 0, 0)                                                                  \
+    X(GetDeviceQueue, 0, 0)                                                                 \
+    X(GetDeviceQueue2, 0, 0)                                                                \
+    X(AllocateMemory, 0, 0)                                                                 \
+    X(FreeMemory, 0, 0)                                                                     \
+    X(MapMemory, 0, 0)                                                                      \
+    X(UnmapMemory, 0, 0)                                                                    \
+    X(FlushMappedMemoryRanges, 0, 0)                                                        \
+    X(BindBufferMemory, 0, 0)                                                               \
+    X(BindBufferMemory2, "vkBindBufferMemory2KHR", VK_API_VERSION_1_1)                                       \
+    X(BindImageMemory, 0, 0)                                                                \
+    X(BindImageMemory2, "vkBindImageMemory2KHR", VK_API_VERSION_1_1)                                         \
+    X(CreateBuffer, 0, 0)                                                                   \
+    X(DestroyBuffer, 0, 0)                                                                  \
+    X(DestroyImage, 0, 0)                                                                   \
+    X(GetBufferMemoryRequirements, 0, 0)                                                    \
+    X(SetDeviceMemoryPriorityEXT, 0, 0)                                                     \
+    X(CreateSemaphore, 0, 0)                                                                \
+    X(DestroySemaphore, 0, 0)                                                               \
+    X(GetSemaphoreCounterValue, "vkGetSemaphoreCounterValueKHR", VK_API_VERSION_1_2)                         \
+    X(WaitSemaphores, "vkWaitSemaphoresKHR", VK_API_VERSION_1_2)                                             \
+    X(QueueSubmit, 0, 0)                                                                    \
+    X(QueueSubmit2, "vkQueueSubmit2KHR", VK_API_VERSION_1_3)                                                 \
+    X(QueueBindSparse, 0, 0)                                                                \
+    X(QueueWaitIdle, 0, 0)                                                                  \
+    X(DeviceWaitIdle, 0, 0)                                                                 \
+    X(WaitForFences, 0, 0)                                                                  \
+    X(GetFenceStatus, 0, 0)                                                                 \
+    X(QueuePresentKHR, 0, 0)                                                                \
+    X(CreateCommandPool, 0, 0)                                                              \
+    X(DestroyCommandPool, 0, 0)                                                             \
+    X(AllocateCommandBuffers, 0, 0)                                                         \
+    X(FreeCommandBuffers, 0, 0)                                                             \
+    X(BeginCommandBuffer, 0, 0)                                                             \
+    X(EndCommandBuffer, 0, 0)                                                               \
+    X(CmdFillBuffer, 0, 0)
 
-#define KMT_DECLARE_MEMBER(name, alias) PFN_vk##name name;
+#define KMT_DECLARE_MEMBER(name, alias, version) PFN_vk##name name;
 
 struct kmt_instance_dispatch {
     KMT_INSTANCE_FUNCTIONS(KMT_DECLARE_MEMBER)
@@ -76,7 +77,11 @@ struct kmt_device_dispatch {
     KMT_DEVICE_FUNCTIONS(KMT_DECLARE_MEMBER)
 };
 
-void kmt_fill_instance_dispatch(struct kmt_instance_dispatch *table, VkInstance instance, PFN_vkGetInstanceProcAddr gipa);
-void kmt_fill_device_dispatch(struct kmt_device_dispatch *table, VkDevice device, PFN_vkGetDeviceProcAddr gdpa);
+/* api_version: the app's (instance) or the effective (device) version; below
+ * the version that made a command core its alias is resolved first. */
+void kmt_fill_instance_dispatch(struct kmt_instance_dispatch *table, VkInstance instance, PFN_vkGetInstanceProcAddr gipa,
+                                uint32_t api_version);
+void kmt_fill_device_dispatch(struct kmt_device_dispatch *table, VkDevice device, PFN_vkGetDeviceProcAddr gdpa,
+                              uint32_t api_version);
 
 #endif

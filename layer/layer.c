@@ -135,7 +135,7 @@ layer_CreateInstance(const VkInstanceCreateInfo *pCreateInfo, const VkAllocation
     }
 
     inst->handle = *pInstance;
-    kmt_fill_instance_dispatch(&inst->next, *pInstance, next_gipa);
+    kmt_fill_instance_dispatch(&inst->next, *pInstance, next_gipa, inst->api_version);
     inst->logger.instance = *pInstance;
     inst->logger.submit = debug_utils ? inst->next.SubmitDebugUtilsMessageEXT : NULL;
     struct kmt_settings settings;
@@ -484,7 +484,7 @@ layer_CreateDevice(VkPhysicalDevice physicalDevice, const VkDeviceCreateInfo *pC
     }
 
     d->handle = *pDevice;
-    kmt_fill_device_dispatch(&d->next, *pDevice, next_gdpa);
+    kmt_fill_device_dispatch(&d->next, *pDevice, next_gdpa, p->api_version);
     result = d->enabled ? kmt_device_setup(d, pCreateInfo) : VK_SUCCESS;
     if (result == VK_SUCCESS && !kmt_register_device(d))
         result = VK_ERROR_OUT_OF_HOST_MEMORY;

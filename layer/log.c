@@ -62,3 +62,33 @@ kmt_log(const struct kmt_logger *logger, enum kmt_log_level level, const char *i
     }
     fprintf(stderr, "VK_LAYER_KMT_offer_reclaim %s [%s]: %s\n", level_name(level), id, text);
 }
+
+void
+kmt_log_defer(struct kmt_log_buffer *buffer, const struct kmt_logger *logger, enum kmt_log_level level,
+              const char *id, VkObjectType object_type, uint64_t object, const char *fmt, ...)
+{
+    if (!logger || level > logger->level || level == KMT_LOG_NONE || buffer->count == KMT_LOG_BUFFER_SIZE)
+        return;
+    struct kmt_log_entry *e = &buffer->entries[buffer->count++];
+    e->level = level;
+    e->id = id;
+    e->object_type = object_type;
+    e->object = object;
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(e->text, sizeof(e->text), fmt, args);
+    va_end(args);
+    atomic_store(&buffer->pending, true);
+}
+
+void
+kmt_log_flush(struct kmt_log_buffer *buffer, const struct kmt_logger *logger)
+{
+    /* One thread wins the exchange and sends everything. */
+    if (!atomic_load(&buffer->pending) || !atomic_exchange(&buffer->pending, false))
+        return;
+    for (uint32_t i = 0; i < buffer->count; i++) {
+        const struct kmt_log_entry *e = &buffer->entries[i];
+        kmt_log(logger, e->level, e->id, e->object_type, e->object, "%s", e->text);
+    }
+}

@@ -19,6 +19,27 @@ struct kmt_logger {
     enum kmt_log_level level;
 };
 
+/* Messages held back while the loader holds its lock (inside vkCreateDevice:
+ * vkSubmitDebugUtilsMessageEXT would take the same lock and deadlock), sent
+ * by kmt_log_flush at the device's first call after creation. */
+#define KMT_LOG_BUFFER_SIZE 8
+struct kmt_log_buffer {
+    atomic_bool pending;
+    uint32_t count;
+    struct kmt_log_entry {
+        enum kmt_log_level level;
+        const char *id;
+        VkObjectType object_type;
+        uint64_t object;
+        char text[400];
+    } entries[KMT_LOG_BUFFER_SIZE];
+};
+
+void kmt_log_defer(struct kmt_log_buffer *buffer, const struct kmt_logger *logger, enum kmt_log_level level,
+                   const char *id, VkObjectType object_type, uint64_t object, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+void kmt_log_flush(struct kmt_log_buffer *buffer, const struct kmt_logger *logger);
+
 void kmt_log(const struct kmt_logger *logger, enum kmt_log_level level, const char *id, VkObjectType object_type,
              uint64_t object, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 

@@ -162,10 +162,10 @@ kmt_resource_memory(const struct kmt_tracker *t, uint64_t resource)
 bool
 kmt_track_binding(struct kmt_tracker *t, uint32_t object_type, uint64_t resource, uint64_t memory)
 {
+    kmt_untrack_resource(t, resource);
     struct kmt_memory *m = kmt_map_get(&t->memories, memory);
     if (!m)
         return true; /* untracked memory: nothing to remember */
-    kmt_untrack_resource(t, resource);
     struct kmt_resource *r = kmt_pool_get(&t->resource_pool);
     if (!r)
         return false;
@@ -241,12 +241,47 @@ kmt_resolve_priority(uint32_t priority, float app_priority)
 
 /* ---- transitions --------------------------------------------------------- */
 
+static uint64_t
+offer_order_of(const struct kmt_memory *m)
+{
+    return m->offer_order;
+}
+
+static uint64_t
+wait_serial_of(const struct kmt_memory *m)
+{
+    return m->wait_serial;
+}
+
+/* Inserts m after the last member whose key is not greater: an offered list
+ * stays in offer order (a deferred offer promoted late goes before immediate
+ * offers made after it) and the pending list in wait_serial order. Walks from
+ * the tail, where nearly every insertion lands. */
+static void
+list_insert_sorted(struct kmt_list *list, struct kmt_memory *m, uint64_t (*key)(const struct kmt_memory *))
+{
+    struct kmt_memory *after = list->tail;
+    while (after && key(after) > key(m))
+        after = after->prev;
+    m->prev = after;
+    m->next = after ? after->next : list->head;
+    if (m->next)
+        m->next->prev = m;
+    else
+        list->tail = m;
+    if (after)
+        after->next = m;
+    else
+        list->head = m;
+    list->count++;
+}
+
 static void
 become_offered(struct kmt_tracker *t, struct kmt_memory *m)
 {
     m->status = VK_ALLOCATION_STATUS_OFFERED_KMT;
     m->fill_value = 0;
-    list_append(offered_list(t, m), m);
+    list_insert_sorted(offered_list(t, m), m, offer_order_of);
     set_driver_priority(t, m, t->config.offered_priority);
     if (t->config.on_offered)
         t->config.on_offered(t->config.on_offered_ctx, t, m);
@@ -392,25 +427,29 @@ validate_offer(struct kmt_tracker *t, const struct kmt_handle_list *list, uint32
         return fail(error, KMT_ERROR_PRIORITY, 0, 0, priority);
     if (flags & ~(uint32_t)(VK_OFFER_IMMEDIATELY_BIT_KMT | VK_OFFER_ALLOW_DECOMMIT_BIT_KMT))
         return fail(error, KMT_ERROR_FLAGS, 0, 0, flags);
+    /* Every element is resolved (so that each memory's listed resources are
+     * all counted) but only the first failure is kept. */
+    struct kmt_error_info first = {.code = KMT_OK, .index = list->count};
     for (uint32_t i = 0; i < list->count; i++) {
         struct kmt_memory *m;
-        e = resolve_element(t, list, i, stamp, &m, error);
-        if (e)
-            return e;
-        if (m->mapped)
-            return fail(error, KMT_ERROR_MAPPED, i, element_handle(list, i), m->handle);
-        if (m->status == VK_ALLOCATION_STATUS_DECOMMITTED_KMT)
-            return fail(error, KMT_ERROR_DECOMMITTED, i, element_handle(list, i), m->handle);
+        struct kmt_error_info here;
+        e = resolve_element(t, list, i, stamp, &m, &here);
+        if (!e && m->mapped)
+            e = fail(&here, KMT_ERROR_MAPPED, i, element_handle(list, i), m->handle);
+        if (!e && m->status == VK_ALLOCATION_STATUS_DECOMMITTED_KMT)
+            e = fail(&here, KMT_ERROR_DECOMMITTED, i, element_handle(list, i), m->handle);
+        if (e && first.code == KMT_OK)
+            first = here;
     }
     /* A resource offer acts on the whole memory: every resource bound to it
      * must be in the call, or the others would lose their contents unasked. */
-    if (list->resources) {
-        for (uint32_t i = 0; i < list->count; i++) {
-            struct kmt_memory *m = kmt_resource_memory(t, list->resources[i].objectHandle);
-            if (m->call_resources < m->resource_count)
-                return fail(error, KMT_ERROR_SHARED_MEMORY, i, list->resources[i].objectHandle, m->handle);
-        }
+    for (uint32_t i = 0; list->resources && i < first.index; i++) {
+        struct kmt_memory *m = kmt_resource_memory(t, list->resources[i].objectHandle);
+        if (m->call_resources < m->resource_count)
+            return fail(error, KMT_ERROR_SHARED_MEMORY, i, list->resources[i].objectHandle, m->handle);
     }
+    if (first.code != KMT_OK)
+        return fail(error, first.code, first.index, first.handle, first.other);
     return KMT_OK;
 }
 
@@ -442,7 +481,7 @@ offer_one(struct kmt_tracker *t, struct kmt_memory *m, uint32_t priority, uint32
         } else {
             m->status = VK_ALLOCATION_STATUS_OFFER_PENDING_KMT;
             m->wait_serial = wait_serial;
-            list_append(&t->pending, m);
+            list_insert_sorted(&t->pending, m, wait_serial_of);
         }
         return;
     case VK_ALLOCATION_STATUS_OFFER_PENDING_KMT:

@@ -173,6 +173,7 @@ VKAPI_ATTR void VKAPI_CALL
 kmt_GetDeviceQueue(VkDevice device, uint32_t family, uint32_t index, VkQueue *pQueue)
 {
     struct kmt_device *d = kmt_device_from_handle(device);
+    kmt_log_flush(&d->startup_log, &d->instance->logger);
     d->next.GetDeviceQueue(device, family, index, pQueue);
     track_queue(d, *pQueue, family, index);
 }
@@ -181,6 +182,7 @@ VKAPI_ATTR void VKAPI_CALL
 kmt_GetDeviceQueue2(VkDevice device, const VkDeviceQueueInfo2 *pInfo, VkQueue *pQueue)
 {
     struct kmt_device *d = kmt_device_from_handle(device);
+    kmt_log_flush(&d->startup_log, &d->instance->logger);
     d->next.GetDeviceQueue2(device, pInfo, pQueue);
     track_queue(d, *pQueue, pInfo->queueFamilyIndex, pInfo->queueIndex);
 }

@@ -45,7 +45,9 @@ parse_u64(const char *text, uint64_t max, uint64_t *out)
         return false;
     char *end;
     errno = 0;
-    unsigned long long v = strtoull(text, &end, 0);
+    /* Decimal, or hexadecimal with 0x: a leading zero is not octal. */
+    bool hex = text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+    unsigned long long v = strtoull(text, &end, hex ? 16 : 10);
     while (isspace((unsigned char)*end))
         end++;
     if (errno || *end || v > max)

@@ -19,6 +19,11 @@
 
 namespace {
 
+// Marks result slots the call must not write. 3 is outside the three
+// D3DDDI_RECLAIM_RESULT values but inside the enum's range (0..3): larger
+// values would be undefined behaviour in C++ (UBSan reports them).
+const D3DDDI_RECLAIM_RESULT kUnwritten = static_cast<D3DDDI_RECLAIM_RESULT>(3);
+
 using kmt::StackOptions;
 using kmt::VulkanStack;
 
@@ -111,7 +116,7 @@ class D3dkmt : public kmt::StackTest {
     r.HandleList = allocations.data();
     r.NumAllocations = (UINT)allocations.size();
     if (results) {
-      results->assign(allocations.size(), static_cast<D3DDDI_RECLAIM_RESULT>(0x77));
+      results->assign(allocations.size(), kUnwritten);
       r.pResults = results->data();
     }
     r.PagingFenceValue = 0xBADBADu;
@@ -279,7 +284,7 @@ TEST_F(D3dkmt, LayerRejectionsAreInvalidParameterAndChangeNothing) {
   EXPECT_EQ(offer({hg}), STATUS_INVALID_PARAMETER);
   std::vector<D3DDDI_RECLAIM_RESULT> results;
   EXPECT_EQ(reclaim2(create_queue(), {hg}, &results, nullptr), STATUS_INVALID_PARAMETER);
-  EXPECT_EQ(results[0], static_cast<D3DDDI_RECLAIM_RESULT>(0x77));  // not written on failure
+  EXPECT_EQ(results[0], kUnwritten);  // not written on failure
 }
 
 TEST_F(D3dkmt, ResourceRejectionsOfTheLayerAreInvalidParameter) {

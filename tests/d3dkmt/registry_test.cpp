@@ -493,7 +493,7 @@ TEST_F(Registry, ReclaimRejectsWhatOfferRejects) {
 
 TEST_F(Registry, Reclaim2NeedsAPagingQueueNotADevice) {
   D3DKMT_HANDLE list[1] = {mem};
-  D3DDDI_RECLAIM_RESULT results[1] = {static_cast<D3DDDI_RECLAIM_RESULT>(7)};
+  D3DDDI_RECLAIM_RESULT results[1] = {static_cast<D3DDDI_RECLAIM_RESULT>(3) /* unwritten marker inside the enum range */};
   D3DKMT_RECLAIMALLOCATIONS2 r;
   std::memset(&r, 0, sizeof(r));
   r.HandleList = list;
@@ -505,7 +505,7 @@ TEST_F(Registry, Reclaim2NeedsAPagingQueueNotADevice) {
     EXPECT_EQ(D3DKMTReclaimAllocations2(&r), STATUS_INVALID_PARAMETER) << "hPagingQueue 0x" << std::hex << bad;
     EXPECT_EQ(r.PagingFenceValue, 0u);
   }
-  EXPECT_EQ(results[0], static_cast<D3DDDI_RECLAIM_RESULT>(7));
+  EXPECT_EQ(results[0], static_cast<D3DDDI_RECLAIM_RESULT>(3) /* unwritten marker inside the enum range */);
   EXPECT_EQ(D3DKMTReclaimAllocations2(nullptr), STATUS_INVALID_PARAMETER);
 }
 

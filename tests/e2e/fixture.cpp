@@ -61,7 +61,10 @@ VulkanStack::VulkanStack(const StackOptions& opts) : opts_(opts) {
   const std::string data_home = std::string(KMT_VKDATA_DIR) + "/" + stack_folder(opts.stack);
   for (const char* name : kClearedVariables) env_.push_back(std::make_unique<ScopedEnv>(name, nullptr));
   env_.push_back(std::make_unique<ScopedEnv>("XDG_DATA_HOME", data_home.c_str()));
-  env_.push_back(std::make_unique<ScopedEnv>("VK_DRIVER_FILES", KMT_LVP_ICD));
+  // KMT_TEST_ICD points the suites at another driver (e.g. NVIDIA's, for the
+  // RealDriver tests on a machine with a GPU); lavapipe otherwise.
+  const char* icd = getenv("KMT_TEST_ICD");
+  env_.push_back(std::make_unique<ScopedEnv>("VK_DRIVER_FILES", icd && *icd ? icd : KMT_LVP_ICD));
   env_.push_back(std::make_unique<ScopedEnv>("NODEVICE_SELECT", "1"));
   env_.push_back(
       std::make_unique<ScopedEnv>("VK_LAYER_DISABLES", "VK_VALIDATION_FEATURE_DISABLE_UNIQUE_HANDLES_EXT"));

@@ -557,38 +557,42 @@ kmt_BindImageMemory(VkDevice device, VkImage image, VkDeviceMemory memory, VkDev
 
 #define KMT_BIND_ITEMS_ON_STACK 16
 
-static VKAPI_ATTR VkResult VKAPI_CALL
-kmt_BindBufferMemory2(VkDevice device, uint32_t count, const VkBindBufferMemoryInfo *pInfos)
+/* vkBind{Buffer,Image}Memory2: the infos differ only in the resource member. */
+static VkResult
+bind2_tracked(VkDevice device, const char *command, uint32_t count, const void *infos, uint32_t object_type)
 {
     struct kmt_device *d = kmt_device_from_handle(device);
     struct bind_item stack[KMT_BIND_ITEMS_ON_STACK];
     struct bind_item *items = count <= KMT_BIND_ITEMS_ON_STACK ? stack : kmt_alloc(NULL, count * sizeof(*items), 0);
     if (!items)
         return VK_ERROR_OUT_OF_HOST_MEMORY;
-    for (uint32_t i = 0; i < count; i++)
-        items[i] = (struct bind_item){(uint64_t)pInfos[i].buffer, (uint64_t)pInfos[i].memory, VK_OBJECT_TYPE_BUFFER};
-    struct bind_args args = {device, 0, 0, 0, count, pInfos};
-    VkResult result = bind_tracked(d, "vkBindBufferMemory2", count, items, call_bind_buffer2, &args);
+    for (uint32_t i = 0; i < count; i++) {
+        if (object_type == VK_OBJECT_TYPE_BUFFER) {
+            const VkBindBufferMemoryInfo *info = (const VkBindBufferMemoryInfo *)infos + i;
+            items[i] = (struct bind_item){(uint64_t)info->buffer, (uint64_t)info->memory, object_type};
+        } else {
+            const VkBindImageMemoryInfo *info = (const VkBindImageMemoryInfo *)infos + i;
+            items[i] = (struct bind_item){(uint64_t)info->image, (uint64_t)info->memory, object_type};
+        }
+    }
+    struct bind_args args = {device, 0, 0, 0, count, infos};
+    VkResult result = bind_tracked(d, command, count, items,
+                                   object_type == VK_OBJECT_TYPE_BUFFER ? call_bind_buffer2 : call_bind_image2, &args);
     if (items != stack)
         kmt_free(NULL, items);
     return result;
 }
 
 static VKAPI_ATTR VkResult VKAPI_CALL
+kmt_BindBufferMemory2(VkDevice device, uint32_t count, const VkBindBufferMemoryInfo *pInfos)
+{
+    return bind2_tracked(device, "vkBindBufferMemory2", count, pInfos, VK_OBJECT_TYPE_BUFFER);
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL
 kmt_BindImageMemory2(VkDevice device, uint32_t count, const VkBindImageMemoryInfo *pInfos)
 {
-    struct kmt_device *d = kmt_device_from_handle(device);
-    struct bind_item stack[KMT_BIND_ITEMS_ON_STACK];
-    struct bind_item *items = count <= KMT_BIND_ITEMS_ON_STACK ? stack : kmt_alloc(NULL, count * sizeof(*items), 0);
-    if (!items)
-        return VK_ERROR_OUT_OF_HOST_MEMORY;
-    for (uint32_t i = 0; i < count; i++)
-        items[i] = (struct bind_item){(uint64_t)pInfos[i].image, (uint64_t)pInfos[i].memory, VK_OBJECT_TYPE_IMAGE};
-    struct bind_args args = {device, 0, 0, 0, count, pInfos};
-    VkResult result = bind_tracked(d, "vkBindImageMemory2", count, items, call_bind_image2, &args);
-    if (items != stack)
-        kmt_free(NULL, items);
-    return result;
+    return bind2_tracked(device, "vkBindImageMemory2", count, pInfos, VK_OBJECT_TYPE_IMAGE);
 }
 
 static VKAPI_ATTR void VKAPI_CALL

@@ -321,13 +321,25 @@ kmt_pending_fill_value(const struct kmt_device *d, uint64_t memory)
     return value;
 }
 
-VKAPI_ATTR VkResult VKAPI_CALL
-kmt_QueueSubmit(VkQueue queue, uint32_t count, const VkSubmitInfo *pSubmits, VkFence fence)
+enum submit_kind { SUBMIT, SUBMIT2, BIND_SPARSE };
+
+/* The one body of the three submission hooks: copy the app's batches, append
+ * a batch that signals the queue's tracking semaphore with a new serial, and
+ * call down under the queue lock. */
+static VkResult
+submit_tracked(VkQueue queue, enum submit_kind kind, uint32_t count, const void *app_batches, VkFence fence)
 {
     struct kmt_queue *q = kmt_queue_from_handle(queue);
-    VkSubmitInfo stack[KMT_STACK_BATCHES];
+    const struct kmt_device_dispatch *next = &q->device->next;
+    size_t size = kind == SUBMIT ? sizeof(VkSubmitInfo) : kind == SUBMIT2 ? sizeof(VkSubmitInfo2)
+                                                                          : sizeof(VkBindSparseInfo);
+    union {
+        VkSubmitInfo submit[KMT_STACK_BATCHES];
+        VkSubmitInfo2 submit2[KMT_STACK_BATCHES];
+        VkBindSparseInfo bind[KMT_STACK_BATCHES];
+    } stack;
     VkResult result = VK_SUCCESS;
-    VkSubmitInfo *batches = batch_copy(pSubmits, count, sizeof(*pSubmits), stack, &result);
+    void *batches = batch_copy(app_batches, count, size, &stack, &result);
     if (!batches)
         return result;
 
@@ -338,77 +350,62 @@ kmt_QueueSubmit(VkQueue queue, uint32_t count, const VkSubmitInfo *pSubmits, VkF
         .signalSemaphoreValueCount = 1,
         .pSignalSemaphoreValues = &serial,
     };
-    batches[count] = (VkSubmitInfo){
-        .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
-        .pNext = &values,
-        .signalSemaphoreCount = 1,
-        .pSignalSemaphores = &q->tracking,
-    };
-    result = q->device->next.QueueSubmit(queue, count + 1, batches, fence);
-    result = finish_submit(q, result, previous);
-    if (batches != stack)
-        free(batches);
-    return result;
-}
-
-VKAPI_ATTR VkResult VKAPI_CALL
-kmt_QueueSubmit2(VkQueue queue, uint32_t count, const VkSubmitInfo2 *pSubmits, VkFence fence)
-{
-    struct kmt_queue *q = kmt_queue_from_handle(queue);
-    VkSubmitInfo2 stack[KMT_STACK_BATCHES];
-    VkResult result = VK_SUCCESS;
-    VkSubmitInfo2 *batches = batch_copy(pSubmits, count, sizeof(*pSubmits), stack, &result);
-    if (!batches)
-        return result;
-
-    pthread_mutex_lock(&q->lock);
-    uint64_t previous, serial = next_serial(q, &previous);
     VkSemaphoreSubmitInfo signal = {
         .sType = VK_STRUCTURE_TYPE_SEMAPHORE_SUBMIT_INFO,
         .semaphore = q->tracking,
         .value = serial,
         .stageMask = VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT,
     };
-    batches[count] = (VkSubmitInfo2){
-        .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO_2,
-        .signalSemaphoreInfoCount = 1,
-        .pSignalSemaphoreInfos = &signal,
-    };
-    result = q->device->next.QueueSubmit2(queue, count + 1, batches, fence);
+    switch (kind) {
+    case SUBMIT:
+        ((VkSubmitInfo *)batches)[count] = (VkSubmitInfo){
+            .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+            .pNext = &values,
+            .signalSemaphoreCount = 1,
+            .pSignalSemaphores = &q->tracking,
+        };
+        result = next->QueueSubmit(queue, count + 1, batches, fence);
+        break;
+    case SUBMIT2:
+        ((VkSubmitInfo2 *)batches)[count] = (VkSubmitInfo2){
+            .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO_2,
+            .signalSemaphoreInfoCount = 1,
+            .pSignalSemaphoreInfos = &signal,
+        };
+        result = next->QueueSubmit2(queue, count + 1, batches, fence);
+        break;
+    case BIND_SPARSE:
+        ((VkBindSparseInfo *)batches)[count] = (VkBindSparseInfo){
+            .sType = VK_STRUCTURE_TYPE_BIND_SPARSE_INFO,
+            .pNext = &values,
+            .signalSemaphoreCount = 1,
+            .pSignalSemaphores = &q->tracking,
+        };
+        result = next->QueueBindSparse(queue, count + 1, batches, fence);
+        break;
+    }
     result = finish_submit(q, result, previous);
-    if (batches != stack)
+    if (batches != (void *)&stack)
         free(batches);
     return result;
 }
 
 VKAPI_ATTR VkResult VKAPI_CALL
+kmt_QueueSubmit(VkQueue queue, uint32_t count, const VkSubmitInfo *pSubmits, VkFence fence)
+{
+    return submit_tracked(queue, SUBMIT, count, pSubmits, fence);
+}
+
+VKAPI_ATTR VkResult VKAPI_CALL
+kmt_QueueSubmit2(VkQueue queue, uint32_t count, const VkSubmitInfo2 *pSubmits, VkFence fence)
+{
+    return submit_tracked(queue, SUBMIT2, count, pSubmits, fence);
+}
+
+VKAPI_ATTR VkResult VKAPI_CALL
 kmt_QueueBindSparse(VkQueue queue, uint32_t count, const VkBindSparseInfo *pInfo, VkFence fence)
 {
-    struct kmt_queue *q = kmt_queue_from_handle(queue);
-    VkBindSparseInfo stack[KMT_STACK_BATCHES];
-    VkResult result = VK_SUCCESS;
-    VkBindSparseInfo *batches = batch_copy(pInfo, count, sizeof(*pInfo), stack, &result);
-    if (!batches)
-        return result;
-
-    pthread_mutex_lock(&q->lock);
-    uint64_t previous, serial = next_serial(q, &previous);
-    VkTimelineSemaphoreSubmitInfo values = {
-        .sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO,
-        .signalSemaphoreValueCount = 1,
-        .pSignalSemaphoreValues = &serial,
-    };
-    batches[count] = (VkBindSparseInfo){
-        .sType = VK_STRUCTURE_TYPE_BIND_SPARSE_INFO,
-        .pNext = &values,
-        .signalSemaphoreCount = 1,
-        .pSignalSemaphores = &q->tracking,
-    };
-    result = q->device->next.QueueBindSparse(queue, count + 1, batches, fence);
-    result = finish_submit(q, result, previous);
-    if (batches != stack)
-        free(batches);
-    return result;
+    return submit_tracked(queue, BIND_SPARSE, count, pInfo, fence);
 }
 
 VKAPI_ATTR VkResult VKAPI_CALL

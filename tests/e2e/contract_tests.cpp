@@ -126,49 +126,15 @@ TEST_F(OfferReclaim, OfferWithoutImmediatelyTakesEffectAtOnceWhenNoWorkIsPending
     EXPECT_EQ(status_of(*stack, m), VK_ALLOCATION_STATUS_OFFERED_KMT);
 }
 
-// Submits work that cannot finish until the test signals `gate` to 1 on the host.
-static VkSemaphore
-block_queue(VulkanStack& s)
-{
-    VkSemaphoreTypeCreateInfo type = {VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO, nullptr,
-                                      VK_SEMAPHORE_TYPE_TIMELINE, 0};
-    VkSemaphoreCreateInfo info = {VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, &type, 0};
-    VkSemaphore gate;
-    EXPECT_EQ(vkCreateSemaphore(s.device, &info, nullptr, &gate), VK_SUCCESS);
-    uint64_t one = 1;
-    VkTimelineSemaphoreSubmitInfo values = {};
-    values.sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO;
-    values.waitSemaphoreValueCount = 1;
-    values.pWaitSemaphoreValues = &one;
-    VkPipelineStageFlags stage = VK_PIPELINE_STAGE_ALL_COMMANDS_BIT;
-    VkSubmitInfo submit = {};
-    submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
-    submit.pNext = &values;
-    submit.waitSemaphoreCount = 1;
-    submit.pWaitSemaphores = &gate;
-    submit.pWaitDstStageMask = &stage;
-    EXPECT_EQ(vkQueueSubmit(s.queue, 1, &submit, VK_NULL_HANDLE), VK_SUCCESS);
-    return gate;
-}
-
-static void
-open_gate(VulkanStack& s, VkSemaphore gate)
-{
-    VkSemaphoreSignalInfo signal = {VK_STRUCTURE_TYPE_SEMAPHORE_SIGNAL_INFO, nullptr, gate, 1};
-    EXPECT_EQ(vkSignalSemaphore(s.device, &signal), VK_SUCCESS);
-    EXPECT_EQ(vkQueueWaitIdle(s.queue), VK_SUCCESS);
-    vkDestroySemaphore(s.device, gate, nullptr);
-}
-
 TEST_F(OfferReclaim, DeferredOfferWaitsForEarlierGpuWorkWithoutBlocking)
 {
     VkDeviceMemory m = memory();
-    VkSemaphore gate = block_queue(*stack);
+    QueueGate gate(*stack);
     ASSERT_EQ(offer(*stack, {m}, VK_OFFER_PRIORITY_NORMAL_KMT, 0), VK_SUCCESS);
     EXPECT_EQ(status_of(*stack, m), VK_ALLOCATION_STATUS_OFFER_PENDING_KMT);
     EXPECT_EQ(state_of(*stack, m).driverPriority, 0.5f) << "not demoted while pending";
     EXPECT_TRUE(driver_priorities(*stack, m).empty());
-    open_gate(*stack, gate);
+    gate.open();
     EXPECT_EQ(status_of(*stack, m), VK_ALLOCATION_STATUS_OFFERED_KMT);
     EXPECT_EQ(driver_priorities(*stack, m), (std::vector<float>{0.0f}));
 }
@@ -176,21 +142,21 @@ TEST_F(OfferReclaim, DeferredOfferWaitsForEarlierGpuWorkWithoutBlocking)
 TEST_F(OfferReclaim, OfferImmediatelyIgnoresPendingWork)
 {
     VkDeviceMemory m = memory();
-    VkSemaphore gate = block_queue(*stack);
+    QueueGate gate(*stack);
     ASSERT_EQ(offer(*stack, {m}, VK_OFFER_PRIORITY_NORMAL_KMT, VK_OFFER_IMMEDIATELY_BIT_KMT), VK_SUCCESS);
     EXPECT_EQ(status_of(*stack, m), VK_ALLOCATION_STATUS_OFFERED_KMT);
-    open_gate(*stack, gate);
+    gate.open();
 }
 
 TEST_F(OfferReclaim, ReclaimOfAPendingOfferIsOkAndNeverTouchesTheDriverPriority)
 {
     VkDeviceMemory m = memory();
-    VkSemaphore gate = block_queue(*stack);
+    QueueGate gate(*stack);
     ASSERT_EQ(offer(*stack, {m}, VK_OFFER_PRIORITY_NORMAL_KMT, 0), VK_SUCCESS);
     Reclaimed r = reclaim(*stack, std::vector<VkDeviceMemory>{m});
     EXPECT_EQ(r.results[0], VK_RECLAIM_RESULT_OK_KMT);
     EXPECT_EQ(r.fence, 0u);
-    open_gate(*stack, gate);
+    gate.open();
     EXPECT_EQ(status_of(*stack, m), VK_ALLOCATION_STATUS_RESIDENT_KMT) << "completion must not re-offer it";
     EXPECT_TRUE(driver_priorities(*stack, m).empty());
 }

@@ -153,4 +153,59 @@ snapshot(VulkanStack& s, const std::vector<VkDeviceMemory>& memories)
     return out;
 }
 
+// Holds a queue: submits a batch (optionally with a command buffer) that waits
+// for a timeline semaphore only the host signals, in open(). Lets tests keep
+// GPU work pending for as long as they need.
+class QueueGate {
+ public:
+    explicit QueueGate(VulkanStack& s, VkCommandBuffer cb = VK_NULL_HANDLE) : s_(s)
+    {
+        VkSemaphoreTypeCreateInfo type = {VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO, nullptr,
+                                          VK_SEMAPHORE_TYPE_TIMELINE, 0};
+        VkSemaphoreCreateInfo info = {VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, &type, 0};
+        EXPECT_EQ(vkCreateSemaphore(s.device, &info, nullptr, &semaphore), VK_SUCCESS);
+        uint64_t one = 1;
+        VkTimelineSemaphoreSubmitInfo values = {};
+        values.sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO;
+        values.waitSemaphoreValueCount = 1;
+        values.pWaitSemaphoreValues = &one;
+        VkPipelineStageFlags stage = VK_PIPELINE_STAGE_ALL_COMMANDS_BIT;
+        VkSubmitInfo submit = {};
+        submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
+        submit.pNext = &values;
+        submit.waitSemaphoreCount = 1;
+        submit.pWaitSemaphores = &semaphore;
+        submit.pWaitDstStageMask = &stage;
+        if (cb) {
+            EXPECT_EQ(vkEndCommandBuffer(cb), VK_SUCCESS);
+            submit.commandBufferCount = 1;
+            submit.pCommandBuffers = &cb;
+        }
+        EXPECT_EQ(vkQueueSubmit(s.queue, 1, &submit, VK_NULL_HANDLE), VK_SUCCESS);
+    }
+    // Signals the gate on the host and waits for the queue to drain.
+    void open()
+    {
+        if (opened_)
+            return;
+        opened_ = true;
+        VkSemaphoreSignalInfo signal = {VK_STRUCTURE_TYPE_SEMAPHORE_SIGNAL_INFO, nullptr, semaphore, 1};
+        EXPECT_EQ(vkSignalSemaphore(s_.device, &signal), VK_SUCCESS);
+        EXPECT_EQ(vkQueueWaitIdle(s_.queue), VK_SUCCESS);
+    }
+    ~QueueGate()
+    {
+        open();
+        vkDestroySemaphore(s_.device, semaphore, nullptr);
+    }
+    QueueGate(const QueueGate&) = delete;
+    QueueGate& operator=(const QueueGate&) = delete;
+
+    VkSemaphore semaphore = VK_NULL_HANDLE;
+
+ private:
+    VulkanStack& s_;
+    bool opened_ = false;
+};
+
 }  // namespace kmt

@@ -175,10 +175,9 @@ class GpuFill : public testing::Test {
                              0, nullptr);
     }
 
-    // Submits cb waiting for the paging fence value (0 = no wait), and waits.
-    void submit_after_fence(VkCommandBuffer cb, uint64_t fence)
+    // Submits cb (already ended) waiting for the paging fence value (0 = no wait).
+    void submit_waiting_for(VkCommandBuffer cb, uint64_t fence)
     {
-        ASSERT_EQ(vkEndCommandBuffer(cb), VK_SUCCESS);
         VkSemaphore paging;
         ASSERT_EQ(s->get_paging_fence(s->device, &paging), VK_SUCCESS);
         VkTimelineSemaphoreSubmitInfo values = {};
@@ -197,7 +196,6 @@ class GpuFill : public testing::Test {
             submit.pWaitDstStageMask = &stage;
         }
         ASSERT_EQ(vkQueueSubmit(s->queue, 1, &submit, VK_NULL_HANDLE), VK_SUCCESS);
-        ASSERT_EQ(vkQueueWaitIdle(s->queue), VK_SUCCESS);
     }
 
     static constexpr VkDeviceSize kSize = 1 << 16;
@@ -212,66 +210,28 @@ TEST_F(GpuFill, ReplacesTheBytesOfDeviceOnlyMemoryAfterTheAppsEarlierWork)
     VkDeviceMemory m = s->allocate(kSize, device_only);
     VkBuffer target = view(m);
     // The app's last write before the offer runs behind a gate.
-    VkSemaphoreTypeCreateInfo type = {VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO, nullptr,
-                                      VK_SEMAPHORE_TYPE_TIMELINE, 0};
-    VkSemaphoreCreateInfo sci = {VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, &type, 0};
-    VkSemaphore gate;
-    ASSERT_EQ(vkCreateSemaphore(s->device, &sci, nullptr, &gate), VK_SUCCESS);
     VkCommandBuffer write = s->begin_commands();
     vkCmdFillBuffer(write, target, 0, VK_WHOLE_SIZE, 0x11111111u);
-    ASSERT_EQ(vkEndCommandBuffer(write), VK_SUCCESS);
-    uint64_t one = 1;
-    VkTimelineSemaphoreSubmitInfo values = {};
-    values.sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO;
-    values.waitSemaphoreValueCount = 1;
-    values.pWaitSemaphoreValues = &one;
-    VkPipelineStageFlags stage = VK_PIPELINE_STAGE_TRANSFER_BIT;
-    VkSubmitInfo submit = {};
-    submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
-    submit.pNext = &values;
-    submit.waitSemaphoreCount = 1;
-    submit.pWaitSemaphores = &gate;
-    submit.pWaitDstStageMask = &stage;
-    submit.commandBufferCount = 1;
-    submit.pCommandBuffers = &write;
-    ASSERT_EQ(vkQueueSubmit(s->queue, 1, &submit, VK_NULL_HANDLE), VK_SUCCESS);
+    QueueGate gate(*s, write);
 
     ASSERT_EQ(offer(*s, {m}, VK_OFFER_PRIORITY_LOW_KMT, 0), VK_SUCCESS);
     EXPECT_EQ(status_of(*s, m), VK_ALLOCATION_STATUS_OFFER_PENDING_KMT) << "no discard while pending";
-    VkSemaphoreSignalInfo signal = {VK_STRUCTURE_TYPE_SEMAPHORE_SIGNAL_INFO, nullptr, gate, 1};
-    ASSERT_EQ(vkSignalSemaphore(s->device, &signal), VK_SUCCESS);
-    ASSERT_EQ(vkQueueWaitIdle(s->queue), VK_SUCCESS);
+    gate.open();
 
     Reclaimed r = reclaim(*s, std::vector<VkDeviceMemory>{m});
     EXPECT_EQ(r.results[0], VK_RECLAIM_RESULT_DISCARDED_KMT);
-    submit_after_fence(copy_to_readback(target), r.fence);
+    VkCommandBuffer copy = copy_to_readback(target);
+    ASSERT_EQ(vkEndCommandBuffer(copy), VK_SUCCESS);
+    submit_waiting_for(copy, r.fence);
+    ASSERT_EQ(vkQueueWaitIdle(s->queue), VK_SUCCESS);
     EXPECT_TRUE(all_equal(read_words(*s, readback_memory, kSize), kPoison)) << "the fill ran after the app's write";
-    vkDestroySemaphore(s->device, gate, nullptr);
 }
 
 TEST_F(GpuFill, ReclaimReturnsThePendingFenceAndTheAppsWaitOrdersItsWriteAfterTheFill)
 {
     VkDeviceMemory m = s->allocate(kSize, device_only);
     VkBuffer target = view(m);
-    // Hold the (shared) paging queue so the fill stays pending.
-    VkSemaphoreTypeCreateInfo type = {VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO, nullptr,
-                                      VK_SEMAPHORE_TYPE_TIMELINE, 0};
-    VkSemaphoreCreateInfo sci = {VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, &type, 0};
-    VkSemaphore gate;
-    ASSERT_EQ(vkCreateSemaphore(s->device, &sci, nullptr, &gate), VK_SUCCESS);
-    uint64_t one = 1;
-    VkTimelineSemaphoreSubmitInfo values = {};
-    values.sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO;
-    values.waitSemaphoreValueCount = 1;
-    values.pWaitSemaphoreValues = &one;
-    VkPipelineStageFlags stage = VK_PIPELINE_STAGE_ALL_COMMANDS_BIT;
-    VkSubmitInfo block = {};
-    block.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
-    block.pNext = &values;
-    block.waitSemaphoreCount = 1;
-    block.pWaitSemaphores = &gate;
-    block.pWaitDstStageMask = &stage;
-    ASSERT_EQ(vkQueueSubmit(s->queue, 1, &block, VK_NULL_HANDLE), VK_SUCCESS);
+    QueueGate gate(*s); // holds the (shared) paging queue so the fill stays pending
 
     ASSERT_EQ(offer(*s, {m}, VK_OFFER_PRIORITY_LOW_KMT, VK_OFFER_IMMEDIATELY_BIT_KMT), VK_SUCCESS);
     Reclaimed r = reclaim(*s, std::vector<VkDeviceMemory>{m});
@@ -281,25 +241,10 @@ TEST_F(GpuFill, ReclaimReturnsThePendingFenceAndTheAppsWaitOrdersItsWriteAfterTh
     // Write-after-fill: the app's write waits for the fence and must win.
     VkCommandBuffer cb = write_and_copy(target, 0x22222222u);
     ASSERT_EQ(vkEndCommandBuffer(cb), VK_SUCCESS);
+    submit_waiting_for(cb, r.fence);
+    gate.open();
     VkSemaphore paging;
     ASSERT_EQ(s->get_paging_fence(s->device, &paging), VK_SUCCESS);
-    VkTimelineSemaphoreSubmitInfo wait_values = {};
-    wait_values.sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO;
-    wait_values.waitSemaphoreValueCount = 1;
-    wait_values.pWaitSemaphoreValues = &r.fence;
-    VkSubmitInfo after = {};
-    after.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
-    after.pNext = &wait_values;
-    after.waitSemaphoreCount = 1;
-    after.pWaitSemaphores = &paging;
-    after.pWaitDstStageMask = &stage;
-    after.commandBufferCount = 1;
-    after.pCommandBuffers = &cb;
-    ASSERT_EQ(vkQueueSubmit(s->queue, 1, &after, VK_NULL_HANDLE), VK_SUCCESS);
-
-    VkSemaphoreSignalInfo signal = {VK_STRUCTURE_TYPE_SEMAPHORE_SIGNAL_INFO, nullptr, gate, 1};
-    ASSERT_EQ(vkSignalSemaphore(s->device, &signal), VK_SUCCESS);
-    ASSERT_EQ(vkQueueWaitIdle(s->queue), VK_SUCCESS);
     uint64_t reached = 0;
     ASSERT_EQ(vkGetSemaphoreCounterValue(s->device, paging, &reached), VK_SUCCESS);
     EXPECT_GE(reached, r.fence);
@@ -311,7 +256,6 @@ TEST_F(GpuFill, ReclaimReturnsThePendingFenceAndTheAppsWaitOrdersItsWriteAfterTh
     Reclaimed later = reclaim(*s, std::vector<VkDeviceMemory>{m});
     EXPECT_EQ(later.results[0], VK_RECLAIM_RESULT_DISCARDED_KMT);
     EXPECT_EQ(later.fence, 0u) << "complete: nothing to wait for";
-    vkDestroySemaphore(s->device, gate, nullptr);
 }
 
 TEST_F(GpuFill, FenceValuesStrictlyIncreaseUnderEightThreads)
@@ -463,32 +407,12 @@ TEST(DiscardPressure, PendingOffersAreNeverDiscarded)
     VulkanStack s(with_env({{"VK_KMT_OFFER_RECLAIM_DISCARD", "pressure"}, {"VK_KMT_OFFER_RECLAIM_BUDGET_MB", "1"}}));
     ASSERT_EQ(s.result(), VK_SUCCESS);
     VkDeviceMemory m = s.allocate(1 << 20);
-    VkSemaphoreTypeCreateInfo type = {VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO, nullptr,
-                                      VK_SEMAPHORE_TYPE_TIMELINE, 0};
-    VkSemaphoreCreateInfo sci = {VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, &type, 0};
-    VkSemaphore gate;
-    ASSERT_EQ(vkCreateSemaphore(s.device, &sci, nullptr, &gate), VK_SUCCESS);
-    uint64_t one = 1;
-    VkTimelineSemaphoreSubmitInfo values = {};
-    values.sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO;
-    values.waitSemaphoreValueCount = 1;
-    values.pWaitSemaphoreValues = &one;
-    VkPipelineStageFlags stage = VK_PIPELINE_STAGE_ALL_COMMANDS_BIT;
-    VkSubmitInfo block = {};
-    block.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
-    block.pNext = &values;
-    block.waitSemaphoreCount = 1;
-    block.pWaitSemaphores = &gate;
-    block.pWaitDstStageMask = &stage;
-    ASSERT_EQ(vkQueueSubmit(s.queue, 1, &block, VK_NULL_HANDLE), VK_SUCCESS);
+    QueueGate gate(s);
     ASSERT_EQ(offer(s, {m}, VK_OFFER_PRIORITY_LOW_KMT, 0), VK_SUCCESS);
     s.allocate(1 << 20); // over budget, but the only offer is still pending
     EXPECT_EQ(status_of(s, m), VK_ALLOCATION_STATUS_OFFER_PENDING_KMT);
-    VkSemaphoreSignalInfo signal = {VK_STRUCTURE_TYPE_SEMAPHORE_SIGNAL_INFO, nullptr, gate, 1};
-    ASSERT_EQ(vkSignalSemaphore(s.device, &signal), VK_SUCCESS);
-    ASSERT_EQ(vkQueueWaitIdle(s.queue), VK_SUCCESS);
+    gate.open();
     EXPECT_EQ(status_of(s, m), VK_ALLOCATION_STATUS_DISCARDED_KMT) << "once offered, pressure acts";
-    vkDestroySemaphore(s.device, gate, nullptr);
 }
 
 TEST(Decommit, AllowDecommitUnderPressureIsNotCommittedUntilFreed)

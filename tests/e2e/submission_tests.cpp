@@ -17,7 +17,21 @@ make_semaphore(VulkanStack& s, VkSemaphoreType type)
     return sem;
 }
 
-class Submission : public StackTest {};
+class Submission : public StackTest {
+ protected:
+    // An offer made now stays pending until the host signals `gate` to 1.
+    void expect_pending_until_signalled(VkSemaphore gate)
+    {
+        VkDeviceMemory m = stack->allocate(4096);
+        ASSERT_EQ(offer(*stack, {m}, VK_OFFER_PRIORITY_LOW_KMT, 0), VK_SUCCESS);
+        EXPECT_EQ(status_of(*stack, m), VK_ALLOCATION_STATUS_OFFER_PENDING_KMT);
+        VkSemaphoreSignalInfo signal = {VK_STRUCTURE_TYPE_SEMAPHORE_SIGNAL_INFO, nullptr, gate, 1};
+        ASSERT_EQ(vkSignalSemaphore(stack->device, &signal), VK_SUCCESS);
+        ASSERT_EQ(vkQueueWaitIdle(stack->queue), VK_SUCCESS);
+        EXPECT_EQ(status_of(*stack, m), VK_ALLOCATION_STATUS_OFFERED_KMT);
+        vkDestroySemaphore(stack->device, gate, nullptr);
+    }
+};
 
 TEST_F(Submission, TheAppsTimelineAndBinarySemaphoresKeepTheirValues)
 {
@@ -78,7 +92,7 @@ TEST_F(Submission, AnEmptySubmitWithOnlyAFenceStillSignalsIt)
     vkDestroyFence(stack->device, fence, nullptr);
 }
 
-class Submission2 : public StackTest {
+class Submission2 : public Submission {
  protected:
     StackOptions options() const override
     {
@@ -109,14 +123,7 @@ TEST_F(Submission2, QueueSubmit2IsTrackedForDeferredOffers)
     submit.waitSemaphoreInfoCount = 1;
     submit.pWaitSemaphoreInfos = &wait;
     ASSERT_EQ(vkQueueSubmit2(stack->queue, 1, &submit, VK_NULL_HANDLE), VK_SUCCESS);
-    VkDeviceMemory m = stack->allocate(4096);
-    ASSERT_EQ(offer(*stack, {m}, VK_OFFER_PRIORITY_LOW_KMT, 0), VK_SUCCESS);
-    EXPECT_EQ(status_of(*stack, m), VK_ALLOCATION_STATUS_OFFER_PENDING_KMT);
-    VkSemaphoreSignalInfo signal = {VK_STRUCTURE_TYPE_SEMAPHORE_SIGNAL_INFO, nullptr, gate, 1};
-    ASSERT_EQ(vkSignalSemaphore(stack->device, &signal), VK_SUCCESS);
-    ASSERT_EQ(vkQueueWaitIdle(stack->queue), VK_SUCCESS);
-    EXPECT_EQ(status_of(*stack, m), VK_ALLOCATION_STATUS_OFFERED_KMT);
-    vkDestroySemaphore(stack->device, gate, nullptr);
+    expect_pending_until_signalled(gate);
 }
 
 // An app at 1.0 has no timeline semaphores of its own: the layer enables
@@ -171,14 +178,7 @@ TEST_F(Submission, BindSparseIsTrackedWhereTheQueueSupportsIt)
     bind.waitSemaphoreCount = 1;
     bind.pWaitSemaphores = &gate;
     ASSERT_EQ(vkQueueBindSparse(stack->queue, 1, &bind, VK_NULL_HANDLE), VK_SUCCESS);
-    VkDeviceMemory m = stack->allocate(4096);
-    ASSERT_EQ(offer(*stack, {m}, VK_OFFER_PRIORITY_LOW_KMT, 0), VK_SUCCESS);
-    EXPECT_EQ(status_of(*stack, m), VK_ALLOCATION_STATUS_OFFER_PENDING_KMT);
-    VkSemaphoreSignalInfo signal = {VK_STRUCTURE_TYPE_SEMAPHORE_SIGNAL_INFO, nullptr, gate, 1};
-    ASSERT_EQ(vkSignalSemaphore(stack->device, &signal), VK_SUCCESS);
-    ASSERT_EQ(vkQueueWaitIdle(stack->queue), VK_SUCCESS);
-    EXPECT_EQ(status_of(*stack, m), VK_ALLOCATION_STATUS_OFFERED_KMT);
-    vkDestroySemaphore(stack->device, gate, nullptr);
+    expect_pending_until_signalled(gate);
 }
 
 }  // namespace

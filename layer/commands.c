@@ -125,17 +125,25 @@ refresh_budgets(struct kmt_device *d)
     pthread_mutex_unlock(&d->lock);
 }
 
+/* The pressure policy looks at the heaps (a no-op for the other policies). */
+static inline void
+relieve_locked(struct kmt_device *d)
+{
+    if (d->policy.kind == KMT_DISCARD_PRESSURE)
+        kmt_policy_relieve(&d->policy, &d->tracker);
+}
+
 /* Offers waiting for earlier GPU work take effect once it is done; checked
  * without blocking whenever the layer is called. Finished GPU fills are
  * released, and the pressure policy looks at the heaps. Caller holds the lock. */
 static void
 promote_locked(struct kmt_device *d)
 {
-    if (d->tracker.pending.count)
-        kmt_promote_pending(&d->tracker, kmt_completed_serial(d));
+    bool promoted = d->tracker.pending.count && kmt_promote_pending(&d->tracker, kmt_completed_serial(d)) > 0;
     if (d->fill_jobs)
         kmt_reap_fills(d, kmt_paging_completed(d));
-    kmt_policy_relieve(&d->policy, &d->tracker);
+    if (promoted)
+        relieve_locked(d);
 }
 
 /* ---- the extension's commands ------------------------------------------------------ */
@@ -166,20 +174,20 @@ kmt_OfferAllocationsKMT(VkDevice device, const VkOfferAllocationsInfoKMT *pInfo)
 
     struct kmt_handle_list list = {pInfo->allocationCount, pInfo->pMemories, pInfo->pResources};
     struct kmt_error_info error = {0};
-    struct pending_message message = {0};
+    struct pending_message message; /* filled only on error */
+    message.id = NULL;
     uint32_t reoffered = 0;
 
     refresh_budgets(d);
     pthread_mutex_lock(&d->lock);
     promote_locked(d);
-    /* Nothing to wait for when every earlier submission is already done. */
-    uint64_t last = kmt_last_serial(d);
-    uint64_t wait_serial = last && kmt_completed_serial(d) < last ? last : 0;
+    /* Markers follow earlier work not known done (none when it all is). */
+    uint64_t wait_serial = (pInfo->flags & VK_OFFER_IMMEDIATELY_BIT_KMT) ? 0 : kmt_mark_earlier_work(d);
     enum kmt_error e = kmt_offer(&d->tracker, &list, pInfo->priority, pInfo->flags, wait_serial, &error, &reoffered);
     if (e)
         note_error(&message, &error, command, &list);
     else
-        kmt_policy_relieve(&d->policy, &d->tracker);
+        relieve_locked(d);
     pthread_mutex_unlock(&d->lock);
 
     if (e) {
@@ -208,7 +216,8 @@ kmt_ReclaimAllocationsKMT(VkDevice device, const VkReclaimAllocationsInfoKMT *pI
 
     struct kmt_handle_list list = {pInfo->allocationCount, pInfo->pMemories, pInfo->pResources};
     struct kmt_error_info error = {0};
-    struct pending_message message = {0};
+    struct pending_message message; /* filled only on error */
+    message.id = NULL;
     uint64_t fence = 0;
 
     pthread_mutex_lock(&d->lock);
@@ -221,7 +230,7 @@ kmt_ReclaimAllocationsKMT(VkDevice device, const VkReclaimAllocationsInfoKMT *pI
     if (e)
         note_error(&message, &error, command, &list);
     else if (!lost)
-        kmt_policy_relieve(&d->policy, &d->tracker); /* contents came back: usage grew */
+        relieve_locked(d); /* contents came back: usage grew */
     pthread_mutex_unlock(&d->lock);
 
     if (e) {
@@ -354,7 +363,8 @@ kmt_AllocateMemory(VkDevice device, const VkMemoryAllocateInfo *pInfo, const VkA
                                     type_is_host_visible(d, pInfo->memoryTypeIndex), priority);
     if (tracked) {
         kmt_find_memory(&d->tracker, (uint64_t)*pMemory)->dedicated = dedicated;
-        promote_locked(d); /* usage grew: the pressure policy may act */
+        promote_locked(d);
+        relieve_locked(d); /* usage grew: the pressure policy may act */
     }
     pthread_mutex_unlock(&d->lock);
     if (!tracked) {
@@ -480,7 +490,8 @@ static VkResult
 bind_tracked(struct kmt_device *d, const char *command, uint32_t count, const struct bind_item *items,
              VkResult (*call_down)(struct kmt_device *d, const void *args), const void *args)
 {
-    struct pending_message message = {0};
+    struct pending_message message; /* filled only on error */
+    message.id = NULL;
     bool allowed = true;
     pthread_mutex_lock(&d->lock);
     for (uint32_t i = 0; i < count; i++)
@@ -669,6 +680,8 @@ static const struct named_function device_hooks[] = {
     KMT_FN(DeviceWaitIdle),
     KMT_FN(WaitForFences),
     KMT_FN(GetFenceStatus),
+    KMT_FN(ResetFences),
+    KMT_FN(DestroyFence),
     KMT_FN(WaitSemaphores),
     KMT_ALIAS("vkWaitSemaphoresKHR", WaitSemaphores),
     KMT_FN(GetSemaphoreCounterValue),

@@ -1,51 +1,83 @@
 /*
  * device.c -- the global handle -> state tables and physical-device probing.
  *
- * One reader-writer lock guards the four tables: lookups (every hooked call)
- * share it, creation and destruction take it exclusively. The tables live as
- * long as they hold something, so nothing is left behind when the loader
- * unloads the layer.
+ * One reader-writer lock guards the four hash tables; creation and
+ * destruction take it exclusively. Every hooked call looks a handle up, so the
+ * first few entries of each table are mirrored in a small array read without
+ * any lock (written under the lock, keys published last): apps have one or
+ * two devices and a few queues, and a lookup is then a short scan of atomics.
+ * The tables live as long as they hold something, so nothing is left behind
+ * when the loader unloads the layer.
  */
 #include "device.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#define KMT_FAST_SLOTS 32
+
+struct table {
+    struct kmt_handle_map map;
+    _Atomic uint64_t fast_keys[KMT_FAST_SLOTS];
+    void *_Atomic fast_values[KMT_FAST_SLOTS];
+};
+
 static pthread_rwlock_t tables_lock = PTHREAD_RWLOCK_INITIALIZER;
-static struct kmt_handle_map instances, physical_devices, devices, queues;
+static struct table instances, physical_devices, devices, queues;
 
 static bool
-table_put(struct kmt_handle_map *map, uint64_t key, void *value)
+table_put(struct table *t, uint64_t key, void *value)
 {
     pthread_rwlock_wrlock(&tables_lock);
-    bool ok = (map->keys || kmt_map_init(map, 16, NULL)) && kmt_map_put(map, key, value);
+    bool ok = (t->map.keys || kmt_map_init(&t->map, 16, NULL)) && kmt_map_put(&t->map, key, value);
+    for (int i = 0; ok && i < KMT_FAST_SLOTS; i++) {
+        if (atomic_load_explicit(&t->fast_keys[i], memory_order_relaxed) == 0) {
+            atomic_store_explicit(&t->fast_values[i], value, memory_order_relaxed);
+            atomic_store_explicit(&t->fast_keys[i], key, memory_order_release);
+            break;
+        }
+    }
     pthread_rwlock_unlock(&tables_lock);
     return ok;
 }
 
 static void *
-table_get(struct kmt_handle_map *map, uint64_t key)
+table_get(struct table *t, uint64_t key)
 {
+    if (key == 0)
+        return NULL; /* empty fast slots hold 0 */
+    for (int i = 0; i < KMT_FAST_SLOTS; i++) {
+        if (atomic_load_explicit(&t->fast_keys[i], memory_order_acquire) == key) {
+            void *value = atomic_load_explicit(&t->fast_values[i], memory_order_acquire);
+            /* The slot could have been recycled in between: only when the app
+             * destroys an object while using it, but then this is no match. */
+            if (atomic_load_explicit(&t->fast_keys[i], memory_order_acquire) == key)
+                return value;
+        }
+    }
     pthread_rwlock_rdlock(&tables_lock);
-    void *value = kmt_map_get(map, key);
+    void *value = kmt_map_get(&t->map, key);
     pthread_rwlock_unlock(&tables_lock);
     return value;
 }
 
 static void *
-table_remove_locked(struct kmt_handle_map *map, uint64_t key)
+table_remove_locked(struct table *t, uint64_t key)
 {
-    void *value = kmt_map_remove(map, key);
-    if (map->keys && map->count == 0)
-        kmt_map_finish(map);
+    for (int i = 0; i < KMT_FAST_SLOTS; i++)
+        if (atomic_load_explicit(&t->fast_keys[i], memory_order_relaxed) == key)
+            atomic_store_explicit(&t->fast_keys[i], 0, memory_order_release);
+    void *value = kmt_map_remove(&t->map, key);
+    if (t->map.keys && t->map.count == 0)
+        kmt_map_finish(&t->map);
     return value;
 }
 
 static void *
-table_remove(struct kmt_handle_map *map, uint64_t key)
+table_remove(struct table *t, uint64_t key)
 {
     pthread_rwlock_wrlock(&tables_lock);
-    void *value = table_remove_locked(map, key);
+    void *value = table_remove_locked(t, key);
     pthread_rwlock_unlock(&tables_lock);
     return value;
 }
@@ -95,13 +127,14 @@ void
 kmt_unregister_physical_devices_of(struct kmt_instance *instance)
 {
     pthread_rwlock_wrlock(&tables_lock);
-    for (uint32_t i = 0; physical_devices.keys && i <= physical_devices.mask; i++) {
-        struct kmt_physical_device *p = physical_devices.values[i];
-        if (physical_devices.keys[i] && p->instance == instance) {
-            table_remove_locked(&physical_devices, physical_devices.keys[i]);
+    struct kmt_handle_map *map = &physical_devices.map;
+    for (uint32_t i = 0; map->keys && i <= map->mask; i++) {
+        struct kmt_physical_device *p = map->values[i];
+        if (map->keys[i] && p->instance == instance) {
+            table_remove_locked(&physical_devices, map->keys[i]);
             free(p);
             i = (uint32_t)-1; /* removal shifts entries: rescan */
-            if (!physical_devices.keys)
+            if (!map->keys)
                 break;
         }
     }

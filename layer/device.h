@@ -59,17 +59,27 @@ struct kmt_fill_job {
     struct kmt_fill_job *next;
 };
 
+#define KMT_FENCE_RING 16
+
 /* Attached to a VkQueue of a device that enabled the extension. */
 struct kmt_queue {
     VkQueue handle;
     struct kmt_device *device;
     uint32_t family, index;
     /* Serialises submissions on this queue: the app's and the layer's own
-     * paging work share it when the family has no spare queue. */
+     * (markers, paging fills) share it when the family has no spare queue. */
     pthread_mutex_t lock;
-    VkSemaphore tracking;          /* timeline, signalled with the device serial of each submission */
-    _Atomic uint64_t last_serial;  /* highest serial submitted */
-    _Atomic uint64_t completed;    /* highest serial seen complete */
+    uint64_t submissions;              /* the app's submissions so far (under lock) */
+    _Atomic uint64_t known_done;       /* of which are known complete (fence or idle waits) */
+    struct {                           /* recent fenced submissions (under lock) */
+        VkFence fence;
+        uint64_t upto;                 /* its fence signals: submissions <= upto are done */
+    } fences[KMT_FENCE_RING];
+    uint32_t fence_next;
+    VkSemaphore tracking;              /* timeline the markers signal */
+    _Atomic uint64_t marker_serial;    /* device serial of the last marker */
+    _Atomic uint64_t marker_covers;    /* submissions that marker comes after */
+    _Atomic uint64_t completed;        /* highest tracking value seen */
     struct kmt_queue *next_queue;
 };
 
@@ -109,7 +119,7 @@ struct kmt_device {
     VkCommandPool paging_pool;
     struct kmt_fill_job *fill_jobs; /* GPU fills in flight, newest first */
 
-    _Atomic uint64_t submit_serial; /* last serial handed to a submission */
+    _Atomic uint64_t submit_serial; /* last serial handed to a marker */
     atomic_bool lost;               /* a call returned VK_ERROR_DEVICE_LOST */
 };
 

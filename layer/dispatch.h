@@ -58,6 +58,8 @@
     X(DeviceWaitIdle, 0, 0)                                                                 \
     X(WaitForFences, 0, 0)                                                                  \
     X(GetFenceStatus, 0, 0)                                                                 \
+    X(ResetFences, 0, 0)                                                                    \
+    X(DestroyFence, 0, 0)                                                                   \
     X(QueuePresentKHR, 0, 0)                                                                \
     X(CreateCommandPool, 0, 0)                                                              \
     X(DestroyCommandPool, 0, 0)                                                             \

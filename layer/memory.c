@@ -132,20 +132,34 @@ kmt_map_reserve(struct kmt_handle_map *map, uint32_t extra)
 }
 
 bool
-kmt_map_put(struct kmt_handle_map *map, uint64_t key, void *value)
+kmt_map_exchange(struct kmt_handle_map *map, uint64_t key, void *value, void **old)
 {
+    *old = NULL;
     if (key == 0)
         return false;
-    for (uint32_t i = hash_handle(key) & map->mask; map->keys[i] != 0; i = (i + 1) & map->mask) {
+    /* Grow first (only when the key might be new) so one probe suffices. */
+    if ((uint64_t)(map->count + 1) * 2 > (uint64_t)map->mask + 1 && !kmt_map_get(map, key) &&
+        !map_grow_to(map, map->count + 1))
+        return false;
+    uint32_t i = hash_handle(key) & map->mask;
+    for (; map->keys[i] != 0; i = (i + 1) & map->mask) {
         if (map->keys[i] == key) {
+            *old = map->values[i];
             map->values[i] = value;
             return true;
         }
     }
-    if (!map_grow_to(map, map->count + 1))
-        return false;
-    insert_new_slot(map, key, value);
+    map->keys[i] = key;
+    map->values[i] = value;
+    map->count++;
     return true;
+}
+
+bool
+kmt_map_put(struct kmt_handle_map *map, uint64_t key, void *value)
+{
+    void *old;
+    return kmt_map_exchange(map, key, value, &old);
 }
 
 void *

@@ -42,6 +42,9 @@ void kmt_map_finish(struct kmt_handle_map *map);
 void *kmt_map_get(const struct kmt_handle_map *map, uint64_t key);
 /* Inserts or replaces. False (map unchanged) when growing failed. */
 bool kmt_map_put(struct kmt_handle_map *map, uint64_t key, void *value);
+/* Inserts or replaces with one probe sequence; *old gets the value replaced
+ * (NULL when the key was new). False (map unchanged) when growing failed. */
+bool kmt_map_exchange(struct kmt_handle_map *map, uint64_t key, void *value, void **old);
 /* Removes key; returns its value, or NULL when it was absent. */
 void *kmt_map_remove(struct kmt_handle_map *map, uint64_t key);
 /* Makes room for `extra` more entries without rehashing later. */

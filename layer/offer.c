@@ -89,6 +89,7 @@ kmt_tracker_init(struct kmt_tracker *t, const struct kmt_tracker_config *config,
 void
 kmt_tracker_finish(struct kmt_tracker *t)
 {
+    kmt_free(t->memories.allocator, t->scratch);
     kmt_map_finish(&t->memories);
     kmt_map_finish(&t->resources);
     kmt_pool_finish(&t->memory_pool);
@@ -101,6 +102,19 @@ static bool
 holds_payload(const struct kmt_memory *m)
 {
     return m->status != VK_ALLOCATION_STATUS_DISCARDED_KMT && m->status != VK_ALLOCATION_STATUS_DECOMMITTED_KMT;
+}
+
+/* Releases a record no longer in the map. Serial 0 tells resources still
+ * bound to it (the record goes back to the pool, never to the system) that
+ * their memory is gone. */
+static void
+forget_memory(struct kmt_tracker *t, struct kmt_memory *m)
+{
+    leave_list(t, m);
+    if (holds_payload(m))
+        t->heap_usage[m->heap_index] -= m->size;
+    m->serial = 0;
+    kmt_pool_put(&t->memory_pool, m);
 }
 
 bool
@@ -119,14 +133,13 @@ kmt_track_memory(struct kmt_tracker *t, uint64_t memory, VkDeviceSize size, uint
     m->app_priority = app_priority;
     m->driver_priority = app_priority;
     m->status = VK_ALLOCATION_STATUS_RESIDENT_KMT;
-    /* A handle value the driver reuses replaces a record we missed freeing. */
-    struct kmt_memory *old = kmt_map_get(&t->memories, memory);
-    if (old)
-        kmt_untrack_memory(t, memory);
-    if (!kmt_map_put(&t->memories, memory, m)) {
+    void *old = NULL;
+    if (!kmt_map_exchange(&t->memories, memory, m, &old)) {
         kmt_pool_put(&t->memory_pool, m);
         return false;
     }
+    if (old) /* a handle value the driver reused: drop the record we missed freeing */
+        forget_memory(t, old);
     t->heap_usage[m->heap_index] += size;
     return true;
 }
@@ -135,12 +148,8 @@ void
 kmt_untrack_memory(struct kmt_tracker *t, uint64_t memory)
 {
     struct kmt_memory *m = kmt_map_remove(&t->memories, memory);
-    if (!m)
-        return;
-    leave_list(t, m);
-    if (holds_payload(m))
-        t->heap_usage[m->heap_index] -= m->size;
-    kmt_pool_put(&t->memory_pool, m);
+    if (m)
+        forget_memory(t, m);
 }
 
 struct kmt_memory *
@@ -149,14 +158,18 @@ kmt_find_memory(const struct kmt_tracker *t, uint64_t memory)
     return kmt_map_get(&t->memories, memory);
 }
 
+/* The live memory behind a resource record, or NULL once it was freed. */
+static struct kmt_memory *
+bound_memory(const struct kmt_resource *r)
+{
+    return r->record->serial == r->memory_serial ? r->record : NULL;
+}
+
 struct kmt_memory *
 kmt_resource_memory(const struct kmt_tracker *t, uint64_t resource)
 {
     const struct kmt_resource *r = kmt_map_get(&t->resources, resource);
-    if (!r)
-        return NULL;
-    struct kmt_memory *m = kmt_map_get(&t->memories, r->memory);
-    return m && m->serial == r->memory_serial ? m : NULL;
+    return r ? bound_memory(r) : NULL;
 }
 
 bool
@@ -170,6 +183,7 @@ kmt_track_binding(struct kmt_tracker *t, uint32_t object_type, uint64_t resource
     if (!r)
         return false;
     r->handle = resource;
+    r->record = m;
     r->memory = memory;
     r->memory_serial = m->serial;
     r->object_type = object_type;
@@ -187,8 +201,8 @@ kmt_untrack_resource(struct kmt_tracker *t, uint64_t resource)
     struct kmt_resource *r = kmt_map_remove(&t->resources, resource);
     if (!r)
         return;
-    struct kmt_memory *m = kmt_map_get(&t->memories, r->memory);
-    if (m && m->serial == r->memory_serial && m->resource_count)
+    struct kmt_memory *m = bound_memory(r);
+    if (m && m->resource_count)
         m->resource_count--;
     kmt_pool_put(&t->resource_pool, r);
 }
@@ -398,8 +412,8 @@ resolve_element(struct kmt_tracker *t, const struct kmt_handle_list *list, uint3
     if (r->call_stamp == stamp)
         return fail(error, KMT_ERROR_DUPLICATE, i, res->objectHandle, 0);
     r->call_stamp = stamp;
-    struct kmt_memory *m = kmt_map_get(&t->memories, r->memory);
-    if (!m || m->serial != r->memory_serial)
+    struct kmt_memory *m = bound_memory(r);
+    if (!m)
         return fail(error, KMT_ERROR_RESOURCE_MEMORY_FREED, i, res->objectHandle, r->memory);
     if (m->call_stamp != stamp) {
         m->call_stamp = stamp;
@@ -416,6 +430,51 @@ element_handle(const struct kmt_handle_list *list, uint32_t i)
     return list->memories ? (uint64_t)list->memories[i] : list->resources[i].objectHandle;
 }
 
+/* Room to resolve every element of a call once (t->scratch[i] is element
+ * i's memory). Grown before anything changes, so failing keeps the call
+ * all-or-nothing. */
+static bool
+reserve_scratch(struct kmt_tracker *t, uint32_t count)
+{
+    if (count <= t->scratch_capacity)
+        return true;
+    uint32_t capacity = t->scratch_capacity ? t->scratch_capacity : 64;
+    while (capacity < count)
+        capacity = capacity > UINT32_MAX / 2 ? count : capacity * 2;
+    struct kmt_memory **scratch = kmt_alloc(t->memories.allocator, (size_t)capacity * sizeof(*scratch),
+                                            VK_SYSTEM_ALLOCATION_SCOPE_DEVICE);
+    if (!scratch)
+        return false;
+    kmt_free(t->memories.allocator, t->scratch);
+    t->scratch = scratch;
+    t->scratch_capacity = capacity;
+    return true;
+}
+
+/* Resolves every element into t->scratch (each memory stamped with this
+ * call) and keeps the first failure: every element is resolved so that each
+ * memory's listed resources are all counted. */
+static enum kmt_error
+resolve_all(struct kmt_tracker *t, const struct kmt_handle_list *list, uint32_t stamp, bool offering,
+            struct kmt_error_info *first)
+{
+    first->code = KMT_OK;
+    first->index = list->count;
+    for (uint32_t i = 0; i < list->count; i++) {
+        struct kmt_memory *m = NULL;
+        struct kmt_error_info here;
+        enum kmt_error e = resolve_element(t, list, i, stamp, &m, &here);
+        if (!e && offering && m->mapped)
+            e = fail(&here, KMT_ERROR_MAPPED, i, element_handle(list, i), m->handle);
+        if (!e && offering && m->status == VK_ALLOCATION_STATUS_DECOMMITTED_KMT)
+            e = fail(&here, KMT_ERROR_DECOMMITTED, i, element_handle(list, i), m->handle);
+        t->scratch[i] = e ? NULL : m;
+        if (e && first->code == KMT_OK)
+            *first = here;
+    }
+    return first->code;
+}
+
 static enum kmt_error
 validate_offer(struct kmt_tracker *t, const struct kmt_handle_list *list, uint32_t priority, uint32_t flags,
                uint32_t stamp, struct kmt_error_info *error)
@@ -427,24 +486,14 @@ validate_offer(struct kmt_tracker *t, const struct kmt_handle_list *list, uint32
         return fail(error, KMT_ERROR_PRIORITY, 0, 0, priority);
     if (flags & ~(uint32_t)(VK_OFFER_IMMEDIATELY_BIT_KMT | VK_OFFER_ALLOW_DECOMMIT_BIT_KMT))
         return fail(error, KMT_ERROR_FLAGS, 0, 0, flags);
-    /* Every element is resolved (so that each memory's listed resources are
-     * all counted) but only the first failure is kept. */
-    struct kmt_error_info first = {.code = KMT_OK, .index = list->count};
-    for (uint32_t i = 0; i < list->count; i++) {
-        struct kmt_memory *m;
-        struct kmt_error_info here;
-        e = resolve_element(t, list, i, stamp, &m, &here);
-        if (!e && m->mapped)
-            e = fail(&here, KMT_ERROR_MAPPED, i, element_handle(list, i), m->handle);
-        if (!e && m->status == VK_ALLOCATION_STATUS_DECOMMITTED_KMT)
-            e = fail(&here, KMT_ERROR_DECOMMITTED, i, element_handle(list, i), m->handle);
-        if (e && first.code == KMT_OK)
-            first = here;
-    }
+    if (!reserve_scratch(t, list->count))
+        return fail(error, KMT_ERROR_OUT_OF_HOST_MEMORY, 0, 0, 0);
+    struct kmt_error_info first;
+    resolve_all(t, list, stamp, true, &first);
     /* A resource offer acts on the whole memory: every resource bound to it
      * must be in the call, or the others would lose their contents unasked. */
     for (uint32_t i = 0; list->resources && i < first.index; i++) {
-        struct kmt_memory *m = kmt_resource_memory(t, list->resources[i].objectHandle);
+        struct kmt_memory *m = t->scratch[i];
         if (m->call_resources < m->resource_count)
             return fail(error, KMT_ERROR_SHARED_MEMORY, i, list->resources[i].objectHandle, m->handle);
     }
@@ -454,13 +503,6 @@ validate_offer(struct kmt_tracker *t, const struct kmt_handle_list *list, uint32
 }
 
 /* ---- offer and reclaim --------------------------------------------------- */
-
-static struct kmt_memory *
-element_memory(const struct kmt_tracker *t, const struct kmt_handle_list *list, uint32_t i)
-{
-    return list->memories ? kmt_map_get(&t->memories, (uint64_t)list->memories[i])
-                          : kmt_resource_memory(t, list->resources[i].objectHandle);
-}
 
 static void
 offer_one(struct kmt_tracker *t, struct kmt_memory *m, uint32_t priority, uint32_t flags, uint64_t wait_serial,
@@ -520,7 +562,7 @@ kmt_offer(struct kmt_tracker *t, const struct kmt_handle_list *list, uint32_t pr
     /* Each memory once, however many of its resources are listed: clearing
      * the stamp marks it done. */
     for (uint32_t i = 0; i < list->count; i++) {
-        struct kmt_memory *m = element_memory(t, list, i);
+        struct kmt_memory *m = t->scratch[i];
         if (m->call_stamp != stamp)
             continue;
         m->call_stamp = 0;
@@ -563,10 +605,11 @@ kmt_reclaim(struct kmt_tracker *t, const struct kmt_handle_list *list, VkReclaim
 {
     uint32_t stamp = next_call_stamp(t);
     enum kmt_error e = check_list_shape(list, error);
-    for (uint32_t i = 0; !e && i < list->count; i++) {
-        struct kmt_memory *m;
-        e = resolve_element(t, list, i, stamp, &m, error);
-    }
+    if (!e && !reserve_scratch(t, list->count))
+        e = fail(error, KMT_ERROR_OUT_OF_HOST_MEMORY, 0, 0, 0);
+    struct kmt_error_info first;
+    if (!e && resolve_all(t, list, stamp, false, &first))
+        e = fail(error, first.code, first.index, first.handle, first.other);
     if (e) {
         t->counters.rejected_calls++;
         return e;
@@ -575,7 +618,7 @@ kmt_reclaim(struct kmt_tracker *t, const struct kmt_handle_list *list, VkReclaim
     /* Results first, from the states before the call (two resources of one
      * memory both report its outcome), then each memory's transition once. */
     for (uint32_t i = 0; i < list->count; i++) {
-        struct kmt_memory *m = element_memory(t, list, i);
+        struct kmt_memory *m = t->scratch[i];
         write_result(results, discarded, i, device_lost ? VK_RECLAIM_RESULT_DISCARDED_KMT : reclaim_result(m));
         if (m->status == VK_ALLOCATION_STATUS_DISCARDED_KMT && m->fill_value > fill_completed &&
             m->fill_value > fence)
@@ -583,7 +626,7 @@ kmt_reclaim(struct kmt_tracker *t, const struct kmt_handle_list *list, VkReclaim
     }
     if (!device_lost) {
         for (uint32_t i = 0; i < list->count; i++) {
-            struct kmt_memory *m = element_memory(t, list, i);
+            struct kmt_memory *m = t->scratch[i];
             if (m->call_stamp != stamp)
                 continue;
             m->call_stamp = 0;

@@ -69,10 +69,11 @@ struct kmt_memory {
 /* Tracked per VkBuffer / VkImage bound to tracked memory. */
 struct kmt_resource {
     uint64_t handle;
-    uint64_t memory;        /* bound VkDeviceMemory */
-    uint64_t memory_serial; /* kmt_memory::serial at bind time */
+    struct kmt_memory *record; /* bound memory's record: pool records outlive frees */
+    uint64_t memory;           /* bound VkDeviceMemory (for messages) */
+    uint64_t memory_serial;    /* the record's serial at bind time; 0 once freed */
     uint32_t call_stamp;
-    uint32_t object_type;   /* VK_OBJECT_TYPE_BUFFER or VK_OBJECT_TYPE_IMAGE */
+    uint32_t object_type;      /* VK_OBJECT_TYPE_BUFFER or VK_OBJECT_TYPE_IMAGE */
 };
 
 struct kmt_list {
@@ -121,6 +122,8 @@ struct kmt_tracker {
     struct kmt_list pending;                   /* OFFER_PENDING, by wait_serial */
     struct kmt_list offered[KMT_OFFER_LEVELS]; /* OFFERED, oldest offer first */
     uint32_t call_stamp;
+    struct kmt_memory **scratch; /* one call's elements, resolved once */
+    uint32_t scratch_capacity;
     uint64_t next_serial;
     uint64_t next_offer_order;
     VkDeviceSize heap_usage[VK_MAX_MEMORY_HEAPS]; /* tracked bytes that still hold a payload */

@@ -100,10 +100,13 @@ kmt_paging_teardown(struct kmt_device *d)
     d->paging = VK_NULL_HANDLE;
 }
 
-uint64_t
-kmt_last_serial(struct kmt_device *d)
+/* A queue's last marker still matters while it has not landed and the work
+ * before it is not known done otherwise. */
+static bool
+marker_pending(struct kmt_queue *q)
 {
-    return atomic_load(&d->submit_serial);
+    return atomic_load(&q->completed) < atomic_load(&q->marker_serial) &&
+           atomic_load(&q->known_done) < atomic_load(&q->marker_covers);
 }
 
 uint64_t
@@ -111,20 +114,71 @@ kmt_completed_serial(struct kmt_device *d)
 {
     uint64_t watermark = UINT64_MAX;
     for (struct kmt_queue *q = d->queues; q; q = q->next_queue) {
-        uint64_t last = atomic_load(&q->last_serial);
-        uint64_t done = atomic_load(&q->completed);
-        if (done >= last)
+        if (!marker_pending(q))
             continue;
         uint64_t value = 0;
         if (kmt_note_result(d, d->next.GetSemaphoreCounterValue(d->handle, q->tracking, &value)) == VK_SUCCESS &&
-            value > done) {
+            value > atomic_load(&q->completed))
             atomic_store(&q->completed, value);
-            done = value;
-        }
-        if (done < last && done < watermark)
-            watermark = done;
+        if (marker_pending(q) && atomic_load(&q->completed) < watermark)
+            watermark = atomic_load(&q->completed);
     }
     return watermark;
+}
+
+/* Submits an empty batch signalling the queue's tracking semaphore after all
+ * the app's submissions so far. Caller holds the queue lock. */
+static VkResult
+submit_marker_locked(struct kmt_queue *q)
+{
+    struct kmt_device *d = q->device;
+    uint64_t serial = atomic_fetch_add(&d->submit_serial, 1) + 1;
+    VkTimelineSemaphoreSubmitInfo values = {
+        .sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO,
+        .signalSemaphoreValueCount = 1,
+        .pSignalSemaphoreValues = &serial,
+    };
+    VkSubmitInfo marker = {
+        .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+        .pNext = &values,
+        .signalSemaphoreCount = 1,
+        .pSignalSemaphores = &q->tracking,
+    };
+    VkResult result = kmt_note_result(d, d->next.QueueSubmit(q->handle, 1, &marker, VK_NULL_HANDLE));
+    if (result == VK_SUCCESS) {
+        atomic_store(&q->marker_covers, q->submissions);
+        atomic_store(&q->marker_serial, serial);
+    }
+    return result;
+}
+
+/* Makes sure a marker follows every app submission not known done. */
+static void
+mark_queue_locked(struct kmt_queue *q)
+{
+    if (q->submissions > atomic_load(&q->known_done) && q->submissions > atomic_load(&q->marker_covers))
+        submit_marker_locked(q);
+}
+
+uint64_t
+kmt_mark_earlier_work(struct kmt_device *d)
+{
+    for (struct kmt_queue *q = d->queues; q; q = q->next_queue) {
+        pthread_mutex_lock(&q->lock);
+        mark_queue_locked(q);
+        pthread_mutex_unlock(&q->lock);
+    }
+    uint64_t last = atomic_load(&d->submit_serial);
+    return kmt_completed_serial(d) >= last ? 0 : last;
+}
+
+/* Work up to `upto` submissions is done (a fence wait or an idle wait said so). */
+static void
+note_done(struct kmt_queue *q, uint64_t upto)
+{
+    uint64_t done = atomic_load(&q->known_done);
+    while (upto > done && !atomic_compare_exchange_weak(&q->known_done, &done, upto)) {
+    }
 }
 
 uint64_t
@@ -189,43 +243,6 @@ kmt_GetDeviceQueue2(VkDevice device, const VkDeviceQueueInfo2 *pInfo, VkQueue *p
 
 /* ---- submissions ---------------------------------------------------------- */
 
-/* Room for the app's batches plus ours; small submits stay on the stack. */
-#define KMT_STACK_BATCHES 8
-
-static void *
-batch_copy(const void *batches, uint32_t count, size_t size, void *stack, VkResult *result)
-{
-    void *copy = count + 1 <= KMT_STACK_BATCHES ? stack : malloc((count + 1) * size);
-    if (!copy) {
-        *result = VK_ERROR_OUT_OF_HOST_MEMORY;
-        return NULL;
-    }
-    if (count)
-        memcpy(copy, batches, count * size);
-    return copy;
-}
-
-/* Hands out the next serial under the queue lock; revert_serial undoes it
- * when the driver refused the submission (nothing was queued after it, the
- * lock is still held). */
-static uint64_t
-next_serial(struct kmt_queue *q, uint64_t *previous)
-{
-    uint64_t serial = atomic_fetch_add(&q->device->submit_serial, 1) + 1;
-    *previous = atomic_load(&q->last_serial);
-    atomic_store(&q->last_serial, serial);
-    return serial;
-}
-
-static VkResult
-finish_submit(struct kmt_queue *q, VkResult result, uint64_t previous)
-{
-    if (result != VK_SUCCESS)
-        atomic_store(&q->last_serial, previous);
-    pthread_mutex_unlock(&q->lock);
-    return kmt_note_result(q->device, result);
-}
-
 /* Records and submits a fill of `memory` on the paging queue, signalling the
  * paging semaphore with the next value. Caller holds the device lock (so the
  * values reach the queue in increasing order). Returns the value, or 0 when
@@ -282,24 +299,22 @@ kmt_gpu_fill(struct kmt_device *d, uint64_t memory, VkDeviceSize size, uint32_t 
     }
 
     uint64_t value = d->paging_value + 1;
-    pthread_mutex_lock(&q->lock);
-    uint64_t previous, serial = next_serial(q, &previous);
-    VkSemaphore signals[2] = {d->paging, q->tracking};
-    uint64_t values[2] = {value, serial};
     VkTimelineSemaphoreSubmitInfo timeline = {
         .sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO,
-        .signalSemaphoreValueCount = 2,
-        .pSignalSemaphoreValues = values,
+        .signalSemaphoreValueCount = 1,
+        .pSignalSemaphoreValues = &value,
     };
     VkSubmitInfo submit = {
         .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
         .pNext = &timeline,
         .commandBufferCount = 1,
         .pCommandBuffers = &job->command_buffer,
-        .signalSemaphoreCount = 2,
-        .pSignalSemaphores = signals,
+        .signalSemaphoreCount = 1,
+        .pSignalSemaphores = &d->paging,
     };
-    VkResult result = finish_submit(q, d->next.QueueSubmit(q->handle, 1, &submit, VK_NULL_HANDLE), previous);
+    pthread_mutex_lock(&q->lock);
+    VkResult result = kmt_note_result(d, d->next.QueueSubmit(q->handle, 1, &submit, VK_NULL_HANDLE));
+    pthread_mutex_unlock(&q->lock);
     if (result != VK_SUCCESS) {
         free_fill_job(d, job);
         return 0;
@@ -321,91 +336,50 @@ kmt_pending_fill_value(const struct kmt_device *d, uint64_t memory)
     return value;
 }
 
-enum submit_kind { SUBMIT, SUBMIT2, BIND_SPARSE };
-
-/* The one body of the three submission hooks: copy the app's batches, append
- * a batch that signals the queue's tracking semaphore with a new serial, and
- * call down under the queue lock. */
+/* Counts a submission the driver accepted and remembers its fence. Caller
+ * holds the queue lock. */
 static VkResult
-submit_tracked(VkQueue queue, enum submit_kind kind, uint32_t count, const void *app_batches, VkFence fence)
+count_submission_locked(struct kmt_queue *q, VkResult result, VkFence fence)
 {
-    struct kmt_queue *q = kmt_queue_from_handle(queue);
-    const struct kmt_device_dispatch *next = &q->device->next;
-    size_t size = kind == SUBMIT ? sizeof(VkSubmitInfo) : kind == SUBMIT2 ? sizeof(VkSubmitInfo2)
-                                                                          : sizeof(VkBindSparseInfo);
-    union {
-        VkSubmitInfo submit[KMT_STACK_BATCHES];
-        VkSubmitInfo2 submit2[KMT_STACK_BATCHES];
-        VkBindSparseInfo bind[KMT_STACK_BATCHES];
-    } stack;
-    VkResult result = VK_SUCCESS;
-    void *batches = batch_copy(app_batches, count, size, &stack, &result);
-    if (!batches)
-        return result;
-
-    pthread_mutex_lock(&q->lock);
-    uint64_t previous, serial = next_serial(q, &previous);
-    VkTimelineSemaphoreSubmitInfo values = {
-        .sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO,
-        .signalSemaphoreValueCount = 1,
-        .pSignalSemaphoreValues = &serial,
-    };
-    VkSemaphoreSubmitInfo signal = {
-        .sType = VK_STRUCTURE_TYPE_SEMAPHORE_SUBMIT_INFO,
-        .semaphore = q->tracking,
-        .value = serial,
-        .stageMask = VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT,
-    };
-    switch (kind) {
-    case SUBMIT:
-        ((VkSubmitInfo *)batches)[count] = (VkSubmitInfo){
-            .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
-            .pNext = &values,
-            .signalSemaphoreCount = 1,
-            .pSignalSemaphores = &q->tracking,
-        };
-        result = next->QueueSubmit(queue, count + 1, batches, fence);
-        break;
-    case SUBMIT2:
-        ((VkSubmitInfo2 *)batches)[count] = (VkSubmitInfo2){
-            .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO_2,
-            .signalSemaphoreInfoCount = 1,
-            .pSignalSemaphoreInfos = &signal,
-        };
-        result = next->QueueSubmit2(queue, count + 1, batches, fence);
-        break;
-    case BIND_SPARSE:
-        ((VkBindSparseInfo *)batches)[count] = (VkBindSparseInfo){
-            .sType = VK_STRUCTURE_TYPE_BIND_SPARSE_INFO,
-            .pNext = &values,
-            .signalSemaphoreCount = 1,
-            .pSignalSemaphores = &q->tracking,
-        };
-        result = next->QueueBindSparse(queue, count + 1, batches, fence);
-        break;
+    if (result != VK_SUCCESS)
+        return kmt_note_result(q->device, result);
+    q->submissions++;
+    if (fence != VK_NULL_HANDLE) {
+        q->fences[q->fence_next].fence = fence;
+        q->fences[q->fence_next].upto = q->submissions;
+        q->fence_next = (q->fence_next + 1) % KMT_FENCE_RING;
     }
-    result = finish_submit(q, result, previous);
-    if (batches != (void *)&stack)
-        free(batches);
     return result;
 }
 
 VKAPI_ATTR VkResult VKAPI_CALL
 kmt_QueueSubmit(VkQueue queue, uint32_t count, const VkSubmitInfo *pSubmits, VkFence fence)
 {
-    return submit_tracked(queue, SUBMIT, count, pSubmits, fence);
+    struct kmt_queue *q = kmt_queue_from_handle(queue);
+    pthread_mutex_lock(&q->lock);
+    VkResult result = count_submission_locked(q, q->device->next.QueueSubmit(queue, count, pSubmits, fence), fence);
+    pthread_mutex_unlock(&q->lock);
+    return result;
 }
 
 VKAPI_ATTR VkResult VKAPI_CALL
 kmt_QueueSubmit2(VkQueue queue, uint32_t count, const VkSubmitInfo2 *pSubmits, VkFence fence)
 {
-    return submit_tracked(queue, SUBMIT2, count, pSubmits, fence);
+    struct kmt_queue *q = kmt_queue_from_handle(queue);
+    pthread_mutex_lock(&q->lock);
+    VkResult result = count_submission_locked(q, q->device->next.QueueSubmit2(queue, count, pSubmits, fence), fence);
+    pthread_mutex_unlock(&q->lock);
+    return result;
 }
 
 VKAPI_ATTR VkResult VKAPI_CALL
 kmt_QueueBindSparse(VkQueue queue, uint32_t count, const VkBindSparseInfo *pInfo, VkFence fence)
 {
-    return submit_tracked(queue, BIND_SPARSE, count, pInfo, fence);
+    struct kmt_queue *q = kmt_queue_from_handle(queue);
+    pthread_mutex_lock(&q->lock);
+    VkResult result = count_submission_locked(q, q->device->next.QueueBindSparse(queue, count, pInfo, fence), fence);
+    pthread_mutex_unlock(&q->lock);
+    return result;
 }
 
 VKAPI_ATTR VkResult VKAPI_CALL
@@ -420,32 +394,37 @@ kmt_QueuePresentKHR(VkQueue queue, const VkPresentInfoKHR *pInfo)
 
 /* ---- waits: pass through, remembering device loss ---------------------------- */
 
-/* vkQueueWaitIdle waits for every earlier submission on the queue, and every
- * one of them signals the tracking semaphore: the wait happens there, without
- * holding the queue lock (no lock is held across a wait; the layer may need
- * the queue for paging work meanwhile). The real call then runs under the
- * lock, by now without waiting, so layers below see the queue go idle. */
+/* Waits, without holding the queue lock (no lock is held across a wait; the
+ * layer may need the queue for paging work meanwhile), for a marker after the
+ * app's submissions; then the real call runs under the lock, by now without
+ * waiting, so layers below see the queue go idle. */
 VKAPI_ATTR VkResult VKAPI_CALL
 kmt_QueueWaitIdle(VkQueue queue)
 {
     struct kmt_queue *q = kmt_queue_from_handle(queue);
     struct kmt_device *d = q->device;
-    uint64_t last = atomic_load(&q->last_serial);
-    if (last) {
+    pthread_mutex_lock(&q->lock);
+    uint64_t covers = q->submissions;
+    mark_queue_locked(q);
+    uint64_t serial = marker_pending(q) ? atomic_load(&q->marker_serial) : 0;
+    pthread_mutex_unlock(&q->lock);
+    if (serial) {
         VkSemaphoreWaitInfo wait = {
             .sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO,
             .semaphoreCount = 1,
             .pSemaphores = &q->tracking,
-            .pValues = &last,
+            .pValues = &serial,
         };
         VkResult result = kmt_note_result(d, d->next.WaitSemaphores(d->handle, &wait, UINT64_MAX));
         if (result != VK_SUCCESS)
             return result;
     }
     pthread_mutex_lock(&q->lock);
-    VkResult result = d->next.QueueWaitIdle(queue);
+    VkResult result = kmt_note_result(d, d->next.QueueWaitIdle(queue));
     pthread_mutex_unlock(&q->lock);
-    return kmt_note_result(d, result);
+    if (result == VK_SUCCESS)
+        note_done(q, covers);
+    return result;
 }
 
 static void
@@ -486,11 +465,13 @@ kmt_DeviceWaitIdle(VkDevice device)
         return VK_ERROR_OUT_OF_HOST_MEMORY;
     }
     for (struct kmt_queue *q = d->queues; q; q = q->next_queue) {
-        uint64_t last = atomic_load(&q->last_serial);
-        if (last) {
+        pthread_mutex_lock(&q->lock);
+        mark_queue_locked(q);
+        if (marker_pending(q)) {
             semaphores[count] = q->tracking;
-            values[count++] = last;
+            values[count++] = atomic_load(&q->marker_serial);
         }
+        pthread_mutex_unlock(&q->lock);
     }
     if (d->paging_value) {
         semaphores[count] = d->paging;
@@ -518,24 +499,84 @@ kmt_DeviceWaitIdle(VkDevice device)
      * locked in list order (the only place that takes more than one). */
     pthread_mutex_lock(&d->lock);
     lock_all_queues(d, true);
-    result = d->next.DeviceWaitIdle(device);
+    result = kmt_note_result(d, d->next.DeviceWaitIdle(device));
+    for (struct kmt_queue *q = d->queues; q && result == VK_SUCCESS; q = q->next_queue)
+        note_done(q, q->submissions);
     lock_all_queues(d, false);
     pthread_mutex_unlock(&d->lock);
-    return kmt_note_result(d, result);
+    return result;
+}
+
+/* A signalled fence of a submission means every earlier submission on its
+ * queue is done too (fence signals include all earlier commands). */
+static void
+note_fence_signalled(struct kmt_device *d, VkFence fence)
+{
+    pthread_mutex_lock(&d->lock);
+    for (struct kmt_queue *q = d->queues; q; q = q->next_queue) {
+        uint64_t upto = 0;
+        pthread_mutex_lock(&q->lock);
+        for (uint32_t i = 0; i < KMT_FENCE_RING; i++)
+            if (q->fences[i].fence == fence && q->fences[i].upto > upto)
+                upto = q->fences[i].upto;
+        pthread_mutex_unlock(&q->lock);
+        note_done(q, upto);
+    }
+    pthread_mutex_unlock(&d->lock);
+}
+
+/* A fence reset or destroyed no longer says anything about its old submission. */
+static void
+forget_fence(struct kmt_device *d, VkFence fence)
+{
+    pthread_mutex_lock(&d->lock);
+    for (struct kmt_queue *q = d->queues; q; q = q->next_queue) {
+        pthread_mutex_lock(&q->lock);
+        for (uint32_t i = 0; i < KMT_FENCE_RING; i++)
+            if (q->fences[i].fence == fence)
+                q->fences[i].fence = VK_NULL_HANDLE;
+        pthread_mutex_unlock(&q->lock);
+    }
+    pthread_mutex_unlock(&d->lock);
 }
 
 VKAPI_ATTR VkResult VKAPI_CALL
 kmt_WaitForFences(VkDevice device, uint32_t count, const VkFence *pFences, VkBool32 waitAll, uint64_t timeout)
 {
     struct kmt_device *d = kmt_device_from_handle(device);
-    return kmt_note_result(d, d->next.WaitForFences(device, count, pFences, waitAll, timeout));
+    VkResult result = kmt_note_result(d, d->next.WaitForFences(device, count, pFences, waitAll, timeout));
+    if (result == VK_SUCCESS && (waitAll || count == 1))
+        for (uint32_t i = 0; i < count; i++)
+            note_fence_signalled(d, pFences[i]);
+    return result;
 }
 
 VKAPI_ATTR VkResult VKAPI_CALL
 kmt_GetFenceStatus(VkDevice device, VkFence fence)
 {
     struct kmt_device *d = kmt_device_from_handle(device);
-    return kmt_note_result(d, d->next.GetFenceStatus(device, fence));
+    VkResult result = kmt_note_result(d, d->next.GetFenceStatus(device, fence));
+    if (result == VK_SUCCESS)
+        note_fence_signalled(d, fence);
+    return result;
+}
+
+VKAPI_ATTR VkResult VKAPI_CALL
+kmt_ResetFences(VkDevice device, uint32_t count, const VkFence *pFences)
+{
+    struct kmt_device *d = kmt_device_from_handle(device);
+    for (uint32_t i = 0; i < count; i++)
+        forget_fence(d, pFences[i]);
+    return d->next.ResetFences(device, count, pFences);
+}
+
+VKAPI_ATTR void VKAPI_CALL
+kmt_DestroyFence(VkDevice device, VkFence fence, const VkAllocationCallbacks *pAllocator)
+{
+    struct kmt_device *d = kmt_device_from_handle(device);
+    if (fence != VK_NULL_HANDLE)
+        forget_fence(d, fence);
+    d->next.DestroyFence(device, fence, pAllocator);
 }
 
 VKAPI_ATTR VkResult VKAPI_CALL

@@ -1,14 +1,17 @@
 /*
- * paging.h -- submission tracking, the paging timeline semaphore and the
- * queue hooks of a device that enabled the extension.
+ * paging.h -- submission tracking, the paging timeline semaphore, GPU fills
+ * and the queue hooks of a device that enabled the extension.
  *
- * Every submission (vkQueueSubmit, vkQueueSubmit2, vkQueueBindSparse) gets a
- * device-wide serial and one extra batch that signals the queue's tracking
- * timeline semaphore with it. Signal operations "additionally include all
- * commands that occur earlier in submission order", so when the semaphore
- * reaches serial s every earlier submission on that queue is done; no app
- * pNext chain is touched. An offer made when the last serial was S becomes
- * effective once every queue has completed S or is idle.
+ * The app's submissions go down untouched; the queue hook only counts them
+ * (and remembers which fence ends which), under the queue lock. When an offer
+ * without OFFER_IMMEDIATELY must wait for earlier work, the layer submits one
+ * empty "marker" batch on each queue with work not known to be done, which
+ * signals that queue's tracking timeline semaphore with a device-wide serial:
+ * a signal operation "additionally includes all commands that occur earlier
+ * in submission order", so when it lands every earlier submission is done.
+ * Work is also known done when the app's fence wait, vkQueueWaitIdle or
+ * vkDeviceWaitIdle succeeds. An offer made when the last marker serial was S
+ * becomes effective once every queue has reached S or is known idle.
  */
 #ifndef KMT_PAGING_H
 #define KMT_PAGING_H
@@ -20,10 +23,11 @@
 VkResult kmt_paging_setup(struct kmt_device *device);
 void kmt_paging_teardown(struct kmt_device *device);
 
-/* The last serial handed out: what an offer made now must wait for. */
-uint64_t kmt_last_serial(struct kmt_device *device);
-/* Every submission with a serial <= the result has completed (UINT64_MAX:
- * nothing is pending). Polls the tracking semaphores; never blocks. */
+/* What an offer made now must wait for: 0 when every queue's earlier work is
+ * known done, else the serial of the markers submitted for it (never blocks). */
+uint64_t kmt_mark_earlier_work(struct kmt_device *device);
+/* Every marker with a serial <= the result has landed or covers only work
+ * known done (UINT64_MAX: nothing is pending). Polls; never blocks. */
 uint64_t kmt_completed_serial(struct kmt_device *device);
 /* The paging semaphore's current value. */
 uint64_t kmt_paging_completed(struct kmt_device *device);
@@ -51,6 +55,8 @@ VKAPI_ATTR VkResult VKAPI_CALL kmt_DeviceWaitIdle(VkDevice device);
 VKAPI_ATTR VkResult VKAPI_CALL kmt_WaitForFences(VkDevice device, uint32_t count, const VkFence *pFences,
                                                  VkBool32 waitAll, uint64_t timeout);
 VKAPI_ATTR VkResult VKAPI_CALL kmt_GetFenceStatus(VkDevice device, VkFence fence);
+VKAPI_ATTR VkResult VKAPI_CALL kmt_ResetFences(VkDevice device, uint32_t count, const VkFence *pFences);
+VKAPI_ATTR void VKAPI_CALL kmt_DestroyFence(VkDevice device, VkFence fence, const VkAllocationCallbacks *pAllocator);
 VKAPI_ATTR VkResult VKAPI_CALL kmt_WaitSemaphores(VkDevice device, const VkSemaphoreWaitInfo *pInfo,
                                                   uint64_t timeout);
 VKAPI_ATTR VkResult VKAPI_CALL kmt_GetSemaphoreCounterValue(VkDevice device, VkSemaphore semaphore,

@@ -18,6 +18,7 @@
     X(GetInstanceProcAddr, 0, 0)                                                            \
     X(DestroyInstance, 0, 0)                                                                \
     X(EnumeratePhysicalDevices, 0, 0)                                                       \
+    X(EnumeratePhysicalDeviceGroups, "vkEnumeratePhysicalDeviceGroupsKHR", VK_API_VERSION_1_1) \
     X(EnumerateDeviceExtensionProperties, 0, 0)                                             \
     X(GetPhysicalDeviceProperties, 0, 0)                                                    \
     X(GetPhysicalDeviceFeatures2, "vkGetPhysicalDeviceFeatures2KHR", VK_API_VERSION_1_1)                     \

@@ -177,9 +177,9 @@ static VkResult VKAPI_CALL
 layer_EnumeratePhysicalDeviceGroups(VkInstance instance, uint32_t *pCount, VkPhysicalDeviceGroupProperties *pGroups)
 {
     struct kmt_instance *inst = kmt_instance_from_handle(instance);
-    PFN_vkEnumeratePhysicalDeviceGroups next = (PFN_vkEnumeratePhysicalDeviceGroups)inst->next.GetInstanceProcAddr(
-        instance, inst->api_version >= VK_API_VERSION_1_1 ? "vkEnumeratePhysicalDeviceGroups"
-                                                          : "vkEnumeratePhysicalDeviceGroupsKHR");
+    /* Resolved in vkCreateInstance: looked up now, a layer at the bottom of
+     * the chain gets the top of the chain back and recurses (LOADER-NOTES). */
+    PFN_vkEnumeratePhysicalDeviceGroups next = inst->next.EnumeratePhysicalDeviceGroups;
     if (!next)
         return VK_ERROR_INITIALIZATION_FAILED;
     VkResult result = next(instance, pCount, pGroups);

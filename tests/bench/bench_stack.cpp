@@ -39,7 +39,9 @@ void prepare_environment(const char* folder) {
   for (const char* name : kCleared) unsetenv(name);
   const std::string home = std::string(KMT_VKDATA_DIR) + "/" + folder;
   setenv("XDG_DATA_HOME", home.c_str(), 1);
-  setenv("VK_DRIVER_FILES", KMT_LVP_ICD, 1);
+  // KMT_TEST_ICD: another driver (a vendor's, on a machine with a GPU); lavapipe otherwise.
+  const char* icd = getenv("KMT_TEST_ICD");
+  setenv("VK_DRIVER_FILES", icd && *icd ? icd : KMT_LVP_ICD, 1);
   setenv("NODEVICE_SELECT", "1", 1);
 }
 

@@ -262,10 +262,13 @@ TEST_F(GpuFill, FenceValuesStrictlyIncreaseUnderEightThreads)
 {
     constexpr int kThreads = 8, kRounds = 20;
     std::vector<std::vector<uint64_t>> fences(kThreads);
+    std::vector<VkDeviceMemory> memories; // allocated here: the fixture's bookkeeping is single-threaded
+    for (int t = 0; t < kThreads; t++)
+        memories.push_back(s->allocate(4096, device_only));
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; t++) {
         threads.emplace_back([&, t] {
-            VkDeviceMemory m = s->allocate(4096, device_only);
+            VkDeviceMemory m = memories[t];
             for (int i = 0; i < kRounds; i++) {
                 if (offer(*s, {m}, VK_OFFER_PRIORITY_LOW_KMT, VK_OFFER_IMMEDIATELY_BIT_KMT) != VK_SUCCESS)
                     return;

@@ -49,6 +49,14 @@ note_error(struct pending_message *m, const struct kmt_error_info *error, const 
     kmt_format_error(error, command, list, m->text, sizeof(m->text));
 }
 
+/* Out of host memory is the app's to handle as such; every other tracker
+ * error is a usage error. */
+static VkResult
+error_result(enum kmt_error e)
+{
+    return e == KMT_ERROR_OUT_OF_HOST_MEMORY ? VK_ERROR_OUT_OF_HOST_MEMORY : VK_ERROR_VALIDATION_FAILED_EXT;
+}
+
 static VkResult
 reject_info(struct kmt_device *d, const char *command, enum kmt_error code, uint64_t stype)
 {
@@ -182,7 +190,12 @@ kmt_OfferAllocationsKMT(VkDevice device, const VkOfferAllocationsInfoKMT *pInfo)
     pthread_mutex_lock(&d->lock);
     promote_locked(d);
     /* Markers follow earlier work not known done (none when it all is). */
-    uint64_t wait_serial = (pInfo->flags & VK_OFFER_IMMEDIATELY_BIT_KMT) ? 0 : kmt_mark_earlier_work(d);
+    uint64_t wait_serial = 0;
+    VkResult marked = (pInfo->flags & VK_OFFER_IMMEDIATELY_BIT_KMT) ? VK_SUCCESS : kmt_mark_earlier_work(d, &wait_serial);
+    if (marked != VK_SUCCESS) {
+        pthread_mutex_unlock(&d->lock);
+        return marked;
+    }
     enum kmt_error e = kmt_offer(&d->tracker, &list, pInfo->priority, pInfo->flags, wait_serial, &error, &reoffered);
     if (e)
         note_error(&message, &error, command, &list);
@@ -192,7 +205,7 @@ kmt_OfferAllocationsKMT(VkDevice device, const VkOfferAllocationsInfoKMT *pInfo)
 
     if (e) {
         emit(d, &message);
-        return VK_ERROR_VALIDATION_FAILED_EXT;
+        return error_result(e);
     }
     if (reoffered)
         kmt_log(&d->instance->logger, KMT_LOG_WARNING, "KMT-reoffer", VK_OBJECT_TYPE_DEVICE,
@@ -235,7 +248,7 @@ kmt_ReclaimAllocationsKMT(VkDevice device, const VkReclaimAllocationsInfoKMT *pI
 
     if (e) {
         emit(d, &message);
-        return VK_ERROR_VALIDATION_FAILED_EXT;
+        return error_result(e);
     }
     if (pPagingFenceValue)
         *pPagingFenceValue = fence;
@@ -496,10 +509,13 @@ bind_tracked(struct kmt_device *d, const char *command, uint32_t count, const st
     pthread_mutex_lock(&d->lock);
     for (uint32_t i = 0; i < count; i++)
         allowed &= check_bind_locked(d, command, i, items[i].memory, &message);
+    bool room = allowed && kmt_reserve_bindings(&d->tracker, count);
     pthread_mutex_unlock(&d->lock);
     emit(d, &message);
     if (!allowed)
         return VK_ERROR_VALIDATION_FAILED_EXT;
+    if (!room)
+        return VK_ERROR_OUT_OF_HOST_MEMORY; /* before the driver binds anything */
 
     VkResult result = call_down(d, args);
     if (result != VK_SUCCESS)

@@ -195,6 +195,30 @@ kmt_track_binding(struct kmt_tracker *t, uint32_t object_type, uint64_t resource
     return true;
 }
 
+bool
+kmt_reserve_bindings(struct kmt_tracker *t, uint32_t count)
+{
+    if (!kmt_map_reserve(&t->resources, count))
+        return false;
+    /* Take `count` records and give them back: they wait on the free list,
+     * chained through their first word as the pool itself does. */
+    void *chain = NULL;
+    uint32_t taken = 0;
+    for (; taken < count; taken++) {
+        void *r = kmt_pool_get(&t->resource_pool);
+        if (!r)
+            break;
+        *(void **)r = chain;
+        chain = r;
+    }
+    while (chain) {
+        void *next = *(void **)chain;
+        kmt_pool_put(&t->resource_pool, chain);
+        chain = next;
+    }
+    return taken == count;
+}
+
 void
 kmt_untrack_resource(struct kmt_tracker *t, uint64_t resource)
 {

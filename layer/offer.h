@@ -177,6 +177,9 @@ struct kmt_memory *kmt_find_memory(const struct kmt_tracker *t, uint64_t memory)
 /* vkBind{Buffer,Image}Memory(2) / vkDestroy{Buffer,Image}. */
 bool kmt_track_binding(struct kmt_tracker *t, uint32_t object_type, uint64_t resource, uint64_t memory);
 void kmt_untrack_resource(struct kmt_tracker *t, uint64_t resource);
+/* Makes room for `count` kmt_track_binding calls that then cannot fail: the
+ * glue reserves before the driver binds, so a bind is never half done. */
+bool kmt_reserve_bindings(struct kmt_tracker *t, uint32_t count);
 /* The live memory a resource is bound to, or NULL. */
 struct kmt_memory *kmt_resource_memory(const struct kmt_tracker *t, uint64_t resource);
 

@@ -34,14 +34,24 @@ kmt_paging_setup(struct kmt_device *d)
         d->set_loader_data(d->handle, queue);
     track_queue(d, queue, d->paging_family, d->paging_index);
     d->paging_queue = queue ? kmt_queue_from_handle(queue) : NULL;
-    if (!d->paging_queue)
-        return VK_SUCCESS; /* GPU fills unavailable: discards of device-only memory are not filled */
+    /* Without it GPU fills are unavailable: discards of device-only memory
+     * are then not filled. Its command pool is made at the first fill. */
+    return VK_SUCCESS;
+}
+
+/* The paging queue's command pool, created when the first GPU fill needs it
+ * (device creation stays as cheap as the app's own). Caller holds the lock. */
+static bool
+paging_pool_locked(struct kmt_device *d)
+{
+    if (d->paging_pool)
+        return true;
     VkCommandPoolCreateInfo pool = {
         .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
         .flags = VK_COMMAND_POOL_CREATE_TRANSIENT_BIT,
         .queueFamilyIndex = d->paging_family,
     };
-    return d->next.CreateCommandPool(d->handle, &pool, d->pallocator, &d->paging_pool);
+    return d->next.CreateCommandPool(d->handle, &pool, d->pallocator, &d->paging_pool) == VK_SUCCESS;
 }
 
 static void
@@ -89,7 +99,8 @@ kmt_paging_teardown(struct kmt_device *d)
     while (q) {
         struct kmt_queue *next = q->next_queue;
         kmt_unregister_queue(q->handle);
-        d->next.DestroySemaphore(d->handle, q->tracking, d->pallocator);
+        if (q->tracking)
+            d->next.DestroySemaphore(d->handle, q->tracking, d->pallocator);
         pthread_mutex_destroy(&q->lock);
         kmt_free(d->pallocator, q);
         q = next;
@@ -132,6 +143,12 @@ static VkResult
 submit_marker_locked(struct kmt_queue *q)
 {
     struct kmt_device *d = q->device;
+    /* The queue's tracking semaphore is made by its first marker. */
+    if (!q->tracking) {
+        VkResult made = create_timeline(d, &q->tracking);
+        if (made != VK_SUCCESS)
+            return made;
+    }
     uint64_t serial = atomic_fetch_add(&d->submit_serial, 1) + 1;
     VkTimelineSemaphoreSubmitInfo values = {
         .sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO,
@@ -153,23 +170,28 @@ submit_marker_locked(struct kmt_queue *q)
 }
 
 /* Makes sure a marker follows every app submission not known done. */
-static void
+static VkResult
 mark_queue_locked(struct kmt_queue *q)
 {
     if (q->submissions > atomic_load(&q->known_done) && q->submissions > atomic_load(&q->marker_covers))
-        submit_marker_locked(q);
+        return submit_marker_locked(q);
+    return VK_SUCCESS;
 }
 
-uint64_t
-kmt_mark_earlier_work(struct kmt_device *d)
+VkResult
+kmt_mark_earlier_work(struct kmt_device *d, uint64_t *wait_serial)
 {
-    for (struct kmt_queue *q = d->queues; q; q = q->next_queue) {
+    /* A queue whose work cannot be followed by a marker would let the offer
+     * take effect too early: the offer fails instead (nothing changed yet). */
+    VkResult result = VK_SUCCESS;
+    for (struct kmt_queue *q = d->queues; q && result == VK_SUCCESS; q = q->next_queue) {
         pthread_mutex_lock(&q->lock);
-        mark_queue_locked(q);
+        result = mark_queue_locked(q);
         pthread_mutex_unlock(&q->lock);
     }
     uint64_t last = atomic_load(&d->submit_serial);
-    return kmt_completed_serial(d) >= last ? 0 : last;
+    *wait_serial = kmt_completed_serial(d) >= last ? 0 : last;
+    return result;
 }
 
 /* Work up to `upto` submissions is done (a fence wait or an idle wait said so). */
@@ -205,15 +227,9 @@ track_queue(struct kmt_device *d, VkQueue handle, uint32_t family, uint32_t inde
     q->family = family;
     q->index = index;
     pthread_mutex_init(&q->lock, NULL);
-    if (create_timeline(d, &q->tracking) != VK_SUCCESS) {
-        pthread_mutex_destroy(&q->lock);
-        kmt_free(d->pallocator, q);
-        return;
-    }
     pthread_mutex_lock(&d->lock);
     if (!kmt_register_queue(q)) {
         pthread_mutex_unlock(&d->lock);
-        d->next.DestroySemaphore(d->handle, q->tracking, d->pallocator);
         pthread_mutex_destroy(&q->lock);
         kmt_free(d->pallocator, q);
         return;
@@ -251,7 +267,7 @@ uint64_t
 kmt_gpu_fill(struct kmt_device *d, uint64_t memory, VkDeviceSize size, uint32_t type_index, uint32_t pattern)
 {
     struct kmt_queue *q = d->paging_queue;
-    if (!q || !d->paging_pool || size < 4)
+    if (!q || size < 4 || !paging_pool_locked(d))
         return 0;
     struct kmt_fill_job *job = kmt_alloc(d->pallocator, sizeof(*job), VK_SYSTEM_ALLOCATION_SCOPE_OBJECT);
     if (!job)
@@ -405,7 +421,7 @@ kmt_QueueWaitIdle(VkQueue queue)
     struct kmt_device *d = q->device;
     pthread_mutex_lock(&q->lock);
     uint64_t covers = q->submissions;
-    mark_queue_locked(q);
+    (void)mark_queue_locked(q); /* without a marker the real call below does the wait */
     uint64_t serial = marker_pending(q) ? atomic_load(&q->marker_serial) : 0;
     pthread_mutex_unlock(&q->lock);
     if (serial) {
@@ -466,7 +482,7 @@ kmt_DeviceWaitIdle(VkDevice device)
     }
     for (struct kmt_queue *q = d->queues; q; q = q->next_queue) {
         pthread_mutex_lock(&q->lock);
-        mark_queue_locked(q);
+        (void)mark_queue_locked(q); /* without a marker the real call below does the wait */
         if (marker_pending(q)) {
             semaphores[count] = q->tracking;
             values[count++] = atomic_load(&q->marker_serial);

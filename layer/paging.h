@@ -23,9 +23,11 @@
 VkResult kmt_paging_setup(struct kmt_device *device);
 void kmt_paging_teardown(struct kmt_device *device);
 
-/* What an offer made now must wait for: 0 when every queue's earlier work is
- * known done, else the serial of the markers submitted for it (never blocks). */
-uint64_t kmt_mark_earlier_work(struct kmt_device *device);
+/* What an offer made now must wait for, in *wait_serial: 0 when every
+ * queue's earlier work is known done, else the serial of the markers
+ * submitted for it (never blocks). Fails when a marker could not be
+ * submitted (out of memory, device lost). */
+VkResult kmt_mark_earlier_work(struct kmt_device *device, uint64_t *wait_serial);
 /* Every marker with a serial <= the result has landed or covers only work
  * known done (UINT64_MAX: nothing is pending). Polls; never blocks. */
 uint64_t kmt_completed_serial(struct kmt_device *device);

@@ -91,11 +91,12 @@ fill_discarded(void *ctx, const struct kmt_memory *m)
     if (d->settings.discard_fill == KMT_FILL_NONE)
         return 0;
     uint32_t pattern = d->settings.discard_fill == KMT_FILL_ZERO ? 0 : KMT_POISON;
+    /* A dedicated allocation may not be aliased by the fill's buffer. */
     if (!m->host_visible)
-        return m->dedicated ? 0 : kmt_gpu_fill(d, m->handle, m->size, m->type_index, pattern);
+        return m->dedicated ? KMT_FILL_FAILED : kmt_gpu_fill(d, m->handle, m->size, m->type_index, pattern);
     void *data = NULL;
     if (d->next.MapMemory(d->handle, (VkDeviceMemory)m->handle, 0, VK_WHOLE_SIZE, 0, &data) != VK_SUCCESS)
-        return 0;
+        return KMT_FILL_FAILED;
     unsigned char *bytes = data;
     for (VkDeviceSize i = 0; i < m->size; i++)
         bytes[i] = (unsigned char)(pattern >> (8 * (i & 3)));

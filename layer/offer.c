@@ -343,8 +343,13 @@ kmt_discard(struct kmt_tracker *t, struct kmt_memory *m)
 {
     if (m->status != VK_ALLOCATION_STATUS_OFFERED_KMT)
         return;
-    list_unlink(offered_list(t, m), m);
     bool decommit = (m->offer_flags & VK_OFFER_ALLOW_DECOMMIT_BIT_KMT) != 0;
+    /* Fill first: when the contents cannot be replaced the memory stays
+     * OFFERED and reclaim truthfully reports OK. */
+    uint64_t fill_value = (!decommit && t->ops.fill) ? t->ops.fill(t->ops.ctx, m) : 0;
+    if (fill_value == KMT_FILL_FAILED)
+        return;
+    list_unlink(offered_list(t, m), m);
     m->status = decommit ? VK_ALLOCATION_STATUS_DECOMMITTED_KMT : VK_ALLOCATION_STATUS_DISCARDED_KMT;
     m->discard_count++;
     t->heap_usage[m->heap_index] -= m->size;
@@ -353,7 +358,7 @@ kmt_discard(struct kmt_tracker *t, struct kmt_memory *m)
         t->counters.decommits++;
     else
         t->counters.discards++;
-    m->fill_value = (!decommit && t->ops.fill) ? t->ops.fill(t->ops.ctx, m) : 0;
+    m->fill_value = fill_value;
 }
 
 static void

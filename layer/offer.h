@@ -37,7 +37,8 @@
 extern "C" {
 #endif
 
-#define KMT_OFFER_LEVELS 3 /* LOW, NORMAL, HIGH: AUTO resolves to one of them */
+#define KMT_OFFER_LEVELS 3
+#define KMT_FILL_FAILED UINT64_MAX /* LOW, NORMAL, HIGH: AUTO resolves to one of them */
 
 /* Tracked per VkDeviceMemory. */
 struct kmt_memory {
@@ -86,9 +87,11 @@ struct kmt_tracker_ops {
     void *ctx;
     /* Called only when the device has pageable memory. */
     void (*set_priority)(void *ctx, uint64_t memory, float priority);
-    /* Replace the contents of discarded memory (DISCARD_FILL). Returns the
-     * paging-fence value the fill signals when it was queued as GPU work, 0
-     * when it completed before returning (or there was nothing to fill). */
+    /* Replace the contents of memory about to be discarded (DISCARD_FILL).
+     * Returns the paging-fence value the fill signals when it was queued as
+     * GPU work, 0 when it completed before returning (or there was nothing to
+     * fill), or KMT_FILL_FAILED when the contents could not be replaced: the
+     * memory then stays OFFERED, since a reported discard is never a lie. */
     uint64_t (*fill)(void *ctx, const struct kmt_memory *memory);
 };
 
@@ -206,7 +209,8 @@ enum kmt_error kmt_reclaim(struct kmt_tracker *t, const struct kmt_handle_list *
 uint32_t kmt_promote_pending(struct kmt_tracker *t, uint64_t completed_serial);
 
 /* Discards one OFFERED allocation (DECOMMITTED when it was offered with
- * ALLOW_DECOMMIT): the policy's only way to destroy contents. */
+ * ALLOW_DECOMMIT): the policy's only way to destroy contents. Nothing
+ * happens when the fill fails (KMT_FILL_FAILED). */
 void kmt_discard(struct kmt_tracker *t, struct kmt_memory *memory);
 
 /* vkGetAllocationStateKMT. */

@@ -18,7 +18,7 @@ create_timeline(struct kmt_device *d, VkSemaphore *semaphore)
     return d->next.CreateSemaphore(d->handle, &info, d->pallocator, semaphore);
 }
 
-static void track_queue(struct kmt_device *d, VkQueue handle, uint32_t family, uint32_t index);
+static bool track_queue(struct kmt_device *d, VkQueue handle, uint32_t family, uint32_t index);
 
 VkResult
 kmt_paging_setup(struct kmt_device *d)
@@ -32,7 +32,10 @@ kmt_paging_setup(struct kmt_device *d)
     d->next.GetDeviceQueue(d->handle, d->paging_family, d->paging_index, &queue);
     if (queue && d->set_loader_data)
         d->set_loader_data(d->handle, queue);
-    track_queue(d, queue, d->paging_family, d->paging_index);
+    /* Out of host memory here fails vkCreateDevice: a device must not come
+     * out of creation unable to fill what it discards. */
+    if (queue && !track_queue(d, queue, d->paging_family, d->paging_index))
+        return VK_ERROR_OUT_OF_HOST_MEMORY;
     d->paging_queue = queue ? kmt_queue_from_handle(queue) : NULL;
     /* Without it GPU fills are unavailable: discards of device-only memory
      * are then not filled. Its command pool is made at the first fill. */
@@ -213,14 +216,14 @@ kmt_paging_completed(struct kmt_device *d)
 
 /* ---- queues -------------------------------------------------------------- */
 
-static void
+static bool
 track_queue(struct kmt_device *d, VkQueue handle, uint32_t family, uint32_t index)
 {
     if (!handle || kmt_queue_from_handle(handle))
-        return;
+        return true;
     struct kmt_queue *q = kmt_alloc(d->pallocator, sizeof(*q), VK_SYSTEM_ALLOCATION_SCOPE_DEVICE);
     if (!q)
-        return;
+        return false;
     memset(q, 0, sizeof(*q));
     q->handle = handle;
     q->device = d;
@@ -232,11 +235,12 @@ track_queue(struct kmt_device *d, VkQueue handle, uint32_t family, uint32_t inde
         pthread_mutex_unlock(&d->lock);
         pthread_mutex_destroy(&q->lock);
         kmt_free(d->pallocator, q);
-        return;
+        return false;
     }
     q->next_queue = d->queues;
     d->queues = q;
     pthread_mutex_unlock(&d->lock);
+    return true;
 }
 
 VKAPI_ATTR void VKAPI_CALL
@@ -245,7 +249,9 @@ kmt_GetDeviceQueue(VkDevice device, uint32_t family, uint32_t index, VkQueue *pQ
     struct kmt_device *d = kmt_device_from_handle(device);
     kmt_log_flush(&d->startup_log, &d->instance->logger);
     d->next.GetDeviceQueue(device, family, index, pQueue);
-    track_queue(d, *pQueue, family, index);
+    /* Out of host memory leaves the queue untracked (known gap: its hooks
+     * then find no record); vkGetDeviceQueue cannot report it. */
+    (void)track_queue(d, *pQueue, family, index);
 }
 
 VKAPI_ATTR void VKAPI_CALL
@@ -254,24 +260,24 @@ kmt_GetDeviceQueue2(VkDevice device, const VkDeviceQueueInfo2 *pInfo, VkQueue *p
     struct kmt_device *d = kmt_device_from_handle(device);
     kmt_log_flush(&d->startup_log, &d->instance->logger);
     d->next.GetDeviceQueue2(device, pInfo, pQueue);
-    track_queue(d, *pQueue, pInfo->queueFamilyIndex, pInfo->queueIndex);
+    (void)track_queue(d, *pQueue, pInfo->queueFamilyIndex, pInfo->queueIndex);
 }
 
 /* ---- submissions ---------------------------------------------------------- */
 
 /* Records and submits a fill of `memory` on the paging queue, signalling the
  * paging semaphore with the next value. Caller holds the device lock (so the
- * values reach the queue in increasing order). Returns the value, or 0 when
- * no fill could be queued (the contents are then left as they are). */
+ * values reach the queue in increasing order). Returns the value, or
+ * KMT_FILL_FAILED when no fill could be queued (no discard then). */
 uint64_t
 kmt_gpu_fill(struct kmt_device *d, uint64_t memory, VkDeviceSize size, uint32_t type_index, uint32_t pattern)
 {
     struct kmt_queue *q = d->paging_queue;
     if (!q || size < 4 || !paging_pool_locked(d))
-        return 0;
+        return KMT_FILL_FAILED;
     struct kmt_fill_job *job = kmt_alloc(d->pallocator, sizeof(*job), VK_SYSTEM_ALLOCATION_SCOPE_OBJECT);
     if (!job)
-        return 0;
+        return KMT_FILL_FAILED;
     memset(job, 0, sizeof(*job));
     job->memory = memory;
 
@@ -295,7 +301,7 @@ kmt_gpu_fill(struct kmt_device *d, uint64_t memory, VkDeviceSize size, uint32_t 
     };
     if (d->next.CreateBuffer(d->handle, &buffer_info, d->pallocator, &job->buffer) != VK_SUCCESS) {
         kmt_free(d->pallocator, job);
-        return 0;
+        return KMT_FILL_FAILED;
     }
     d->next.GetBufferMemoryRequirements(d->handle, job->buffer, &requirements);
     if (!(requirements.memoryTypeBits & (1u << type_index)) || requirements.size > size ||
@@ -303,7 +309,7 @@ kmt_gpu_fill(struct kmt_device *d, uint64_t memory, VkDeviceSize size, uint32_t 
         d->next.AllocateCommandBuffers(d->handle, &cb_info, &job->command_buffer) != VK_SUCCESS) {
         d->next.DestroyBuffer(d->handle, job->buffer, d->pallocator);
         kmt_free(d->pallocator, job);
-        return 0;
+        return KMT_FILL_FAILED;
     }
     if (d->set_loader_data)
         d->set_loader_data(d->handle, job->command_buffer);
@@ -311,7 +317,7 @@ kmt_gpu_fill(struct kmt_device *d, uint64_t memory, VkDeviceSize size, uint32_t 
     d->next.CmdFillBuffer(job->command_buffer, job->buffer, 0, VK_WHOLE_SIZE, pattern);
     if (d->next.EndCommandBuffer(job->command_buffer) != VK_SUCCESS) {
         free_fill_job(d, job);
-        return 0;
+        return KMT_FILL_FAILED;
     }
 
     uint64_t value = d->paging_value + 1;
@@ -333,7 +339,7 @@ kmt_gpu_fill(struct kmt_device *d, uint64_t memory, VkDeviceSize size, uint32_t 
     pthread_mutex_unlock(&q->lock);
     if (result != VK_SUCCESS) {
         free_fill_job(d, job);
-        return 0;
+        return KMT_FILL_FAILED;
     }
     d->paging_value = value;
     job->value = value;

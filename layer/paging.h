@@ -35,7 +35,8 @@ uint64_t kmt_completed_serial(struct kmt_device *device);
 uint64_t kmt_paging_completed(struct kmt_device *device);
 
 /* Queues a GPU fill of non-host-visible memory on the paging queue (caller
- * holds the device lock); returns the paging value it signals, 0 if none. */
+ * holds the device lock); returns the paging value it signals, or
+ * KMT_FILL_FAILED. */
 uint64_t kmt_gpu_fill(struct kmt_device *device, uint64_t memory, VkDeviceSize size, uint32_t type_index,
                       uint32_t pattern);
 /* Frees the fills whose paging value is <= completed (caller holds the lock). */

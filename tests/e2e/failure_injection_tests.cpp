@@ -17,7 +17,14 @@
 //     nothing changed; after a call that succeeded although an allocation
 //     inside it failed, everything still works (offers still wait for
 //     earlier GPU work, fills still signal what reclaim reports).
-// Each sweep stops at the first N the operation no longer reaches.
+// Each sweep stops at the first N the operation no longer reaches. Bugs the
+// sweeps found are noted with the tests that show them.
+//
+// Environment: KMT_FI_DEBUG=1 records where each block was allocated and
+// prints the live ones when a leak check fails; KMT_FI_TRAP=N raises SIGTRAP
+// when the N-th call fails (run under gdb for who sees it);
+// KMT_FI_INSTANCE_STEP=k tries every k-th N of the instance sweep;
+// KMT_FI_BASELINE=1 runs the instance sweep without the layer.
 #include <vulkan/vk_enum_string_helper.h>
 
 #include <dlfcn.h>
@@ -149,7 +156,8 @@ class InjectingAllocator {
         if (countdown_ == 0) {
             countdown_ = -1;
             failed_ = true;
-            if (getenv("KMT_FI_TRAP"))  // under gdb: who sees the failure
+            const char* trap = getenv("KMT_FI_TRAP");  // under gdb: who sees the failure
+            if (trap && (!*trap || atol(trap) == calls_ - 1))
                 raise(SIGTRAP);
             return true;
         }
@@ -163,7 +171,7 @@ class InjectingAllocator {
         if (posix_memalign(&p, alignment < sizeof(void*) ? sizeof(void*) : alignment, size ? size : 1) != 0)
             return nullptr;
         live_[p] = size;
-        if (getenv("KMT_FI_DEBUG")) {
+        if (debug_) {
             void* frames[24];
             int n = backtrace(frames, 24);
             char** names = backtrace_symbols(frames, n);
@@ -177,19 +185,12 @@ class InjectingAllocator {
     }
 
  public:
-    // KMT_FI_DEBUG=1: where each block still live was allocated.
-    void print_live_since(size_t calls_before) const
+    // With KMT_FI_DEBUG=1 set: prints where each live block was allocated.
+    void print_live() const
     {
         std::lock_guard<std::mutex> g(lock_);
         for (const auto& [p, where] : origin_)
-            if (live_.count(p))
-                std::printf("  live block %p from %s\n", p, where.c_str());
-        (void)calls_before;
-    }
-    void clear_origins()
-    {
-        std::lock_guard<std::mutex> g(lock_);
-        origin_.clear();
+            std::printf("  live block %p from %s\n", p, where.c_str());
     }
 
  private:
@@ -244,7 +245,8 @@ class InjectingAllocator {
     VkAllocationCallbacks callbacks_{};
     mutable std::mutex lock_;
     std::unordered_map<void*, size_t> live_;
-    std::unordered_map<void*, std::string> origin_;
+    std::unordered_map<void*, std::string> origin_;  // KMT_FI_DEBUG only
+    const bool debug_ = getenv("KMT_FI_DEBUG") != nullptr;
     std::vector<std::string> exempt_, exempt_below_;
     bool classify_ = false;
     std::vector<bool> exempt_calls_;
@@ -476,7 +478,10 @@ class FailureInjection : public ::testing::Test {
         vkDeviceWaitIdle(d.device);
         vkDestroyDevice(d.device, alloc_.callbacks());
         d = Device{};
-        EXPECT_EQ(alloc_.live(), device_baseline_) << "blocks left after vkDestroyDevice: a leak";
+        EXPECT_EQ(alloc_.live(), device_baseline_) << "blocks left after vkDestroyDevice: a leak (KMT_FI_DEBUG=1 "
+                                                       "prints where they come from)";
+        if (alloc_.live() != device_baseline_)
+            alloc_.print_live();
     }
 
     InjectingAllocator alloc_;
@@ -518,7 +523,8 @@ TEST_F(FailureInjection, CreateInstanceFailsCleanlyOrWorksAtEveryN)
     // loader drops the ICD and "succeeds" with an instance on which
     // validation then crashes -- the same without this layer in the stack
     // (KMT_FI_BASELINE=1 runs the sweep on it), so not the layer's doing.
-    // Every KMT_FI_INSTANCE_STEP-th N is tried (default 1: all of them).
+    // Every KMT_FI_INSTANCE_STEP-th N is tried (default: all of them; every
+    // 4th under ASan/TSan, where ~2000 instance creations take too long).
     stack_.reset();
     alloc_.exempt({"libvulkan_lvp"});
     alloc_.exempt_below({"libvulkan.so"});
@@ -534,8 +540,13 @@ TEST_F(FailureInjection, CreateInstanceFailsCleanlyOrWorksAtEveryN)
     alloc_.classify(false);
     const std::vector<bool> exempt = alloc_.exempt_calls();
     ASSERT_EQ(alloc_.live(), 0u);
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    const long default_step = 4;  // every attempt loads the whole stack: sampled under sanitizers
+#else
+    const long default_step = 1;
+#endif
     const char* step_env = getenv("KMT_FI_INSTANCE_STEP");
-    const size_t step = step_env ? std::max(1L, atol(step_env)) : 1;
+    const size_t step = std::max(1L, step_env ? atol(step_env) : default_step);
     long tried = 0, layers = 0;
     for (size_t n = 0; n < exempt.size(); n++) {
         if (exempt[n] || layers++ % step)
@@ -586,6 +597,52 @@ TEST_F(FailureInjection, CreateDeviceFailsCleanlyOrWorksAtEveryN)
     report("vkCreateDevice", n);
 }
 
+TEST_F(FailureInjection, CreateDeviceKeepsDiscardFillsAtEveryN)
+{
+    // With DISCARD=always and DISCARD_FILL=poison, a device that came out of
+    // vkCreateDevice fills what it discards: the paging fence moves.
+    // Fails (N=34 on lavapipe) until fixed: when the paging queue's record
+    // cannot be allocated, track_queue (layer/paging.c) gives up silently,
+    // kmt_paging_setup leaves d->paging_queue NULL and vkCreateDevice
+    // succeeds with GPU fills off for good: discards of device-only memory
+    // are then reported but never filled.
+    make_stack({{"VK_KMT_OFFER_RECLAIM_DISCARD", "always"},
+                {"VK_KMT_OFFER_RECLAIM_DISCARD_FILL", "poison"},
+                {"KMT_TEST_DRIVER_DEVICE_LOCAL_ONLY_TYPE", "1"}});
+    const uint32_t device_only =
+        stack_->memory_type(VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT);
+    ASSERT_NE(device_only, UINT32_MAX) << "the test driver's device-local-only type is missing";
+    long n = 0;
+    for (; n < kMaxN; n++) {
+        device_baseline_ = alloc_.live();
+        alloc_.fail_at(n);
+        Device d;
+        VkResult r = create_device(*stack_, alloc_.callbacks(), &d);
+        const bool hit = alloc_.failed();
+        alloc_.disarm();
+        if (r != VK_SUCCESS) {
+            EXPECT_TRUE(is_allocation_error(r)) << "N=" << n << ": " << string_VkResult(r);
+            EXPECT_EQ(alloc_.live(), device_baseline_) << "N=" << n << ": a failed vkCreateDevice leaked";
+            continue;
+        }
+        VkSemaphore paging = VK_NULL_HANDLE;
+        uint64_t before = 0, after = 0;
+        EXPECT_EQ(d.get_paging_fence(d.device, &paging), VK_SUCCESS);
+        EXPECT_EQ(vkGetSemaphoreCounterValue(d.device, paging, &before), VK_SUCCESS);
+        VkDeviceMemory m;
+        EXPECT_EQ(allocate(d, alloc_.callbacks(), device_only, &m), VK_SUCCESS);
+        EXPECT_EQ(offer(d, {m}, VK_OFFER_IMMEDIATELY_BIT_KMT), VK_SUCCESS);
+        EXPECT_EQ(state(d, m).status, VK_ALLOCATION_STATUS_DISCARDED_KMT) << "N=" << n;
+        vkFreeMemory(d.device, m, alloc_.callbacks());  // waits for the fill
+        EXPECT_EQ(vkGetSemaphoreCounterValue(d.device, paging, &after), VK_SUCCESS);
+        EXPECT_GT(after, before) << "N=" << n << ": the discard was reported but never filled";
+        destroy_device(d);
+        if (!hit)
+            break;
+    }
+    report("vkCreateDevice, then a discard fill", n);
+}
+
 TEST_F(FailureInjection, DestroyDeviceNeverLeaksAtAnyN)
 {
     long n = 0;
@@ -607,30 +664,21 @@ TEST_F(FailureInjection, DestroyDeviceNeverLeaksAtAnyN)
     report("vkDestroyDevice", n);
 }
 
-// What one injected call did: whether the N-th allocation was reached, and
-// whether the call left side effects that may hide later Ns (then the next N
-// starts from a freshly prepared device).
-struct Outcome {
-    bool hit;
-    bool fresh;
-};
-
-// Sweeps N = 0, 1, ... until the call no longer reaches the N-th allocation.
+// Sweeps N = 0, 1, ... until the call no longer reaches the N-th allocation
+// (it returns whether it did). `prepare` runs before every N: each starts
+// from the same state, since what a call allocates once (a table, a pool, a
+// semaphore made on first use) would otherwise hide the Ns after it.
 template <typename Prepare, typename Call>
 long sweep(Prepare prepare, Call call)
 {
     long n = 0;
-    bool fresh = true;
     for (; n < kMaxN; n++) {
-        if (fresh) {
-            prepare();
-            if (::testing::Test::HasFatalFailure())
-                break;
-        }
-        const Outcome o = call(n);
-        if (::testing::Test::HasFatalFailure() || !o.hit)
+        prepare();
+        if (::testing::Test::HasFatalFailure())
             break;
-        fresh = o.fresh;
+        const bool hit = call(n);
+        if (::testing::Test::HasFatalFailure() || !hit)
+            break;
     }
     return n;
 }
@@ -654,12 +702,12 @@ TEST_F(FailureInjection, AllocateMemoryIsAllOrNothingAtEveryN)
             if (r != VK_SUCCESS) {
                 EXPECT_TRUE(is_allocation_error(r)) << "N=" << n << ": " << string_VkResult(r);
                 EXPECT_EQ(statistics(d).trackedCount, tracked) << "N=" << n;
-                return Outcome{hit, false};
+                return hit;
             }
             EXPECT_EQ(statistics(d).trackedCount, tracked + 1) << "N=" << n << ": memory the app got is untracked";
             EXPECT_EQ(state(d, m).status, VK_ALLOCATION_STATUS_RESIDENT_KMT) << "N=" << n;
             vkFreeMemory(d.device, m, alloc_.callbacks());
-            return Outcome{hit, true};
+            return hit;
         });
     destroy_device(d);
     report("vkAllocateMemory (first)", n);
@@ -696,11 +744,11 @@ TEST_F(FailureInjection, AllocateMemoryWhileTheHandleTableGrowsAtEveryN)
             if (r != VK_SUCCESS) {
                 EXPECT_TRUE(is_allocation_error(r)) << "N=" << n << ": " << string_VkResult(r);
                 EXPECT_EQ(statistics(d).trackedCount, 128u) << "N=" << n;
-                return Outcome{hit, false};
+                return hit;
             }
             EXPECT_EQ(statistics(d).trackedCount, 129u) << "N=" << n << ": memory the app got is untracked";
             held.push_back(m);
-            return Outcome{hit, true};
+            return hit;
         });
     cleanup();
     report("vkAllocateMemory (table growth)", n);
@@ -710,7 +758,8 @@ TEST_F(FailureInjection, BindBufferMemoryIsAllOrNothingAtEveryN)
 {
     // The first binding makes the layer's first resource record chunk. A
     // bind that fails must leave the buffer unbound: binding it again works
-    // (no validation error) and the buffer is then tracked.
+    // (no validation error) and the buffer is then tracked. (Found: the
+    // layer used to bind underneath first and track afterwards.)
     Device d;
     VkDeviceMemory m = VK_NULL_HANDLE;
     VkBuffer buffer = VK_NULL_HANDLE;
@@ -752,7 +801,7 @@ TEST_F(FailureInjection, BindBufferMemoryIsAllOrNothingAtEveryN)
             VkOfferAllocationsInfoKMT info =
                 offer_info(resources, VK_OFFER_PRIORITY_LOW_KMT, VK_OFFER_IMMEDIATELY_BIT_KMT);
             EXPECT_EQ(d.offer(d.device, &info), VK_SUCCESS) << "N=" << n << ": the bound buffer is not tracked";
-            return Outcome{hit, true};  // bound now: the next N needs a fresh buffer
+            return hit;
         });
     cleanup();
     report("vkBindBufferMemory (first)", n);
@@ -760,7 +809,8 @@ TEST_F(FailureInjection, BindBufferMemoryIsAllOrNothingAtEveryN)
 
 TEST_F(FailureInjection, OfferIsAllOrNothingAtEveryN)
 {
-    // The first offer of a device makes the layer's per-call scratch.
+    // The first offer of a device makes the layer's per-call scratch. (Found:
+    // its failure used to come back as VK_ERROR_VALIDATION_FAILED_EXT.)
     Device d;
     std::vector<VkDeviceMemory> ms;
     auto cleanup = [&] {
@@ -788,14 +838,14 @@ TEST_F(FailureInjection, OfferIsAllOrNothingAtEveryN)
             alloc_.disarm();
             if (r == VK_SUCCESS) {
                 EXPECT_EQ(statuses(d, ms), std::vector<VkAllocationStatusKMT>(3, VK_ALLOCATION_STATUS_OFFERED_KMT));
-                return Outcome{hit, true};
+                return hit;
             }
             EXPECT_EQ(r, VK_ERROR_OUT_OF_HOST_MEMORY) << "N=" << n << ": " << string_VkResult(r);
             EXPECT_EQ(statuses(d, ms), std::vector<VkAllocationStatusKMT>(3, VK_ALLOCATION_STATUS_RESIDENT_KMT))
                 << "N=" << n << ": a failed offer changed states";
             EXPECT_EQ(statistics(d).offerCount, stats.offerCount) << "N=" << n;
             EXPECT_EQ(alloc_.live(), before) << "N=" << n << ": a failed offer leaked";
-            return Outcome{hit, false};
+            return hit;
         });
     cleanup();
     report("vkOfferAllocationsKMT (first)", n);
@@ -806,6 +856,8 @@ TEST_F(FailureInjection, DeferredOfferStillWaitsForEarlierWorkAtEveryN)
     // An offer without IMMEDIATELY while the app's GPU work runs: whatever
     // allocation fails (the layer's, or the driver's when the layer submits
     // to follow that work), the offer fails as a whole or waits.
+    // (Found: a marker batch that failed to submit used to count as the
+    // earlier work done, and the offer took effect at once.)
     tolerate_failed_submit_bookkeeping();
     Device d;
     VkDeviceMemory m = VK_NULL_HANDLE;
@@ -841,7 +893,7 @@ TEST_F(FailureInjection, DeferredOfferStillWaitsForEarlierWorkAtEveryN)
             gate.open();
             std::vector<VkReclaimResultKMT> results;
             EXPECT_EQ(reclaim(d, {m}, &results, nullptr), VK_SUCCESS);
-            return Outcome{hit, false};  // resident again, nothing left behind
+            return hit;
         });
     cleanup();
     report("vkOfferAllocationsKMT (deferred)", n);
@@ -852,13 +904,22 @@ TEST_F(FailureInjection, SubmitThenDeferredOfferAtEveryN)
     // The app's vkQueueSubmit failing at every N: a batch the driver refused
     // is not work an offer waits for; one it accepted is.
     tolerate_failed_submit_bookkeeping();
-    Device d = make_device();
-    VkDeviceMemory m;
-    ASSERT_EQ(allocate(d, alloc_.callbacks(), host_visible_, &m), VK_SUCCESS);
+    Device d;
+    VkDeviceMemory m = VK_NULL_HANDLE;
     std::vector<VkReclaimResultKMT> results;
-    ASSERT_EQ(reclaim(d, {m}, &results, nullptr), VK_SUCCESS);  // the scratch, once
+    auto cleanup = [&] {
+        if (m)
+            vkFreeMemory(d.device, m, alloc_.callbacks());
+        m = VK_NULL_HANDLE;
+        destroy_device(d);
+    };
     long n = sweep(
-        [] {},
+        [&] {
+            cleanup();
+            d = make_device();
+            ASSERT_EQ(allocate(d, alloc_.callbacks(), host_visible_, &m), VK_SUCCESS);
+            ASSERT_EQ(reclaim(d, {m}, &results, nullptr), VK_SUCCESS);  // the scratch exists
+        },
         [&](long n) {
             VkSemaphoreTypeCreateInfo type = {VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO, nullptr,
                                               VK_SEMAPHORE_TYPE_TIMELINE, 0};
@@ -895,10 +956,9 @@ TEST_F(FailureInjection, SubmitThenDeferredOfferAtEveryN)
             EXPECT_EQ(state(d, m).status, VK_ALLOCATION_STATUS_OFFERED_KMT) << "N=" << n;
             EXPECT_EQ(reclaim(d, {m}, &results, nullptr), VK_SUCCESS);
             vkDestroySemaphore(d.device, gate, nullptr);
-            return Outcome{hit, false};
+            return hit;
         });
-    vkFreeMemory(d.device, m, alloc_.callbacks());
-    destroy_device(d);
+    cleanup();
     report("vkQueueSubmit, then a deferred offer", n);
 }
 
@@ -941,7 +1001,7 @@ TEST_F(FailureInjection, ReclaimIsAllOrNothingAtEveryN)
                 EXPECT_EQ(statuses(d, ms), std::vector<VkAllocationStatusKMT>(100, VK_ALLOCATION_STATUS_RESIDENT_KMT));
                 EXPECT_EQ(results, std::vector<VkReclaimResultKMT>(100, VK_RECLAIM_RESULT_OK_KMT));
                 EXPECT_EQ(fence, 0u);
-                return Outcome{hit, true};
+                return hit;
             }
             EXPECT_EQ(r, VK_ERROR_OUT_OF_HOST_MEMORY) << "N=" << n << ": " << string_VkResult(r);
             EXPECT_EQ(statuses(d, ms), std::vector<VkAllocationStatusKMT>(100, VK_ALLOCATION_STATUS_OFFERED_KMT))
@@ -951,7 +1011,7 @@ TEST_F(FailureInjection, ReclaimIsAllOrNothingAtEveryN)
             EXPECT_EQ(fence, 77u) << "N=" << n << ": a failed reclaim wrote the fence";
             EXPECT_EQ(statistics(d).reclaimCount, stats.reclaimCount) << "N=" << n;
             EXPECT_EQ(alloc_.live(), before) << "N=" << n << ": a failed reclaim leaked";
-            return Outcome{hit, false};
+            return hit;
         });
     cleanup();
     report("vkReclaimAllocationsKMT (scratch growth)", n);
@@ -960,10 +1020,16 @@ TEST_F(FailureInjection, ReclaimIsAllOrNothingAtEveryN)
 TEST_F(FailureInjection, DiscardFillAndFreeAtEveryN)
 {
     // DISCARD=always on device-local-only memory: the offer discards at once
-    // and queues a GPU fill (job record, buffer, command buffer, submit).
-    // Whatever fails, a fence value reclaim reports is one the paging
-    // semaphore reaches, and freeing the memory (which waits for the fill)
-    // leaves nothing behind.
+    // and queues a GPU fill (command pool on first use, job record, buffer,
+    // command buffer, submit). Whatever fails, a fence value reclaim reports
+    // is one the paging semaphore reaches, freeing the memory (which waits
+    // for the fill) leaves nothing behind, and -- DESIGN: "a discard the
+    // layer reports is never a lie: with a fill, the bytes really are
+    // replaced" -- memory reported DISCARDED was filled.
+    // Fails until fixed at the Ns where the fill cannot be queued:
+    // fill_discarded / kmt_gpu_fill (layer/commands.c, layer/paging.c) then
+    // return 0 and kmt_discard (layer/offer.c) has already made the memory
+    // DISCARDED, so the discard is reported with the old contents in place.
     make_stack({{"VK_KMT_OFFER_RECLAIM_DISCARD", "always"},
                 {"VK_KMT_OFFER_RECLAIM_DISCARD_FILL", "poison"},
                 {"KMT_TEST_DRIVER_DEVICE_LOCAL_ONLY_TYPE", "1"}});
@@ -971,19 +1037,20 @@ TEST_F(FailureInjection, DiscardFillAndFreeAtEveryN)
     const uint32_t device_only =
         stack_->memory_type(VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT);
     ASSERT_NE(device_only, UINT32_MAX) << "the test driver's device-local-only type is missing";
-    Device d = make_device();
-    {  // the scratch, once
-        VkDeviceMemory m;
-        ASSERT_EQ(allocate(d, alloc_.callbacks(), device_only, &m), VK_SUCCESS);
-        std::vector<VkReclaimResultKMT> results;
-        ASSERT_EQ(reclaim(d, {m}, &results, nullptr), VK_SUCCESS);
-        vkFreeMemory(d.device, m, alloc_.callbacks());
-    }
+    Device d;
     VkSemaphore paging = VK_NULL_HANDLE;
-    ASSERT_EQ(d.get_paging_fence(d.device, &paging), VK_SUCCESS);
     long fills = 0;
     long n = sweep(
-        [] {},
+        [&] {
+            destroy_device(d);
+            d = make_device();
+            VkDeviceMemory m;  // the scratch exists; no fill has run yet
+            ASSERT_EQ(allocate(d, alloc_.callbacks(), device_only, &m), VK_SUCCESS);
+            std::vector<VkReclaimResultKMT> results;
+            ASSERT_EQ(reclaim(d, {m}, &results, nullptr), VK_SUCCESS);
+            vkFreeMemory(d.device, m, alloc_.callbacks());
+            ASSERT_EQ(d.get_paging_fence(d.device, &paging), VK_SUCCESS);
+        },
         [&](long n) {
             uint64_t paged = 0, paged_after = 0;
             EXPECT_EQ(vkGetSemaphoreCounterValue(d.device, paging, &paged), VK_SUCCESS);
@@ -993,12 +1060,17 @@ TEST_F(FailureInjection, DiscardFillAndFreeAtEveryN)
             VkResult r = offer(d, {m}, VK_OFFER_IMMEDIATELY_BIT_KMT);
             const bool hit = alloc_.failed();
             alloc_.disarm();
+            // A fill that could not be queued (out of host memory) means no
+            // discard: the memory stays OFFERED and reclaim truthfully says OK.
+            const VkAllocationStatusKMT status = state(d, m).status;
+            const bool filled = status == VK_ALLOCATION_STATUS_DISCARDED_KMT;
             if (r == VK_SUCCESS) {
-                EXPECT_EQ(state(d, m).status, VK_ALLOCATION_STATUS_DISCARDED_KMT) << "N=" << n;
+                EXPECT_TRUE(filled || status == VK_ALLOCATION_STATUS_OFFERED_KMT) << "N=" << n << ": " << status;
                 std::vector<VkReclaimResultKMT> results;
                 uint64_t fence = 0;
                 EXPECT_EQ(reclaim(d, {m}, &results, &fence), VK_SUCCESS);
-                EXPECT_EQ(results[0], VK_RECLAIM_RESULT_DISCARDED_KMT) << "N=" << n;
+                EXPECT_EQ(results[0], filled ? VK_RECLAIM_RESULT_DISCARDED_KMT : VK_RECLAIM_RESULT_OK_KMT)
+                    << "N=" << n;
                 if (fence) {
                     VkSemaphoreWaitInfo wait = {VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO, nullptr, 0, 1, &paging, &fence};
                     EXPECT_EQ(vkWaitSemaphores(d.device, &wait, 5'000'000'000ull), VK_SUCCESS)
@@ -1008,11 +1080,15 @@ TEST_F(FailureInjection, DiscardFillAndFreeAtEveryN)
                 EXPECT_EQ(r, VK_ERROR_OUT_OF_HOST_MEMORY) << "N=" << n << ": " << string_VkResult(r);
                 EXPECT_EQ(state(d, m).status, VK_ALLOCATION_STATUS_RESIDENT_KMT) << "N=" << n;
             }
+            const bool discarded = r == VK_SUCCESS && filled;
             vkFreeMemory(d.device, m, alloc_.callbacks());  // waits for a fill in flight
             vkDeviceWaitIdle(d.device);
             EXPECT_EQ(vkGetSemaphoreCounterValue(d.device, paging, &paged_after), VK_SUCCESS);
             fills += paged_after > paged;
-            return Outcome{hit, false};
+            if (discarded) {
+                EXPECT_GT(paged_after, paged) << "N=" << n << ": reported DISCARDED, never filled";
+            }
+            return hit;
         });
     EXPECT_GT(fills, 0) << "no GPU fill ran: the sweep tested nothing";
     destroy_device(d);

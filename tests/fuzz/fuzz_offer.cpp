@@ -5,7 +5,8 @@
 // destroy, map, app priority, offer and reclaim (by memory or by resource,
 // every priority and flag value, malformed lists included), GPU progress
 // (kmt_promote_pending), direct discards, the pressure policy with budgets,
-// the always/random hook, host-allocation failures. Each event goes to the
+// the always/random hook, host-allocation failures (and binds that a
+// kmt_reserve_bindings made unfailable). Each event goes to the
 // real tracker and to `Model` below, a deliberately naive C++ restatement of
 // DESIGN.md "Semantics" (std::map of plain structs, everything recomputed
 // from scratch, no intrusive lists). After every event the two are compared
@@ -43,7 +44,7 @@ void (*g_failure_hook)() = nullptr;
 static struct {
     uint64_t offer[KMT_ERROR_OUT_OF_HOST_MEMORY + 1], reclaim[KMT_ERROR_OUT_OF_HOST_MEMORY + 1];
     uint64_t reoffers, promoted, policy_discards, direct_discards, results[3], fences, lost;
-    uint64_t track_failures, bind_failures, init_failures, stamp_wraps, bulk, max_live;
+    uint64_t track_failures, bind_failures, init_failures, stamp_wraps, bulk, max_live, reserves;
 } g_stats;
 
 void print_stats()
@@ -58,10 +59,11 @@ void print_stats()
             "\n  reoffered=%" PRIu64 " promoted=%" PRIu64 " policy-discards=%" PRIu64 " direct-discards=%" PRIu64
             " results OK/DISCARDED/NOT_COMMITTED=%" PRIu64 "/%" PRIu64 "/%" PRIu64 " nonzero-fences=%" PRIu64
             " device-lost=%" PRIu64 "\n  track-failures=%" PRIu64 " bind-failures=%" PRIu64 " init-failures=%" PRIu64
-            " stamp-wraps=%" PRIu64 " bulk=%" PRIu64 " max-live=%" PRIu64 "\n",
+            " stamp-wraps=%" PRIu64 " bulk=%" PRIu64 " max-live=%" PRIu64 " reserves=%" PRIu64 "\n",
             g_stats.reoffers, g_stats.promoted, g_stats.policy_discards, g_stats.direct_discards, g_stats.results[0],
             g_stats.results[1], g_stats.results[2], g_stats.fences, g_stats.lost, g_stats.track_failures,
-            g_stats.bind_failures, g_stats.init_failures, g_stats.stamp_wraps, g_stats.bulk, g_stats.max_live);
+            g_stats.bind_failures, g_stats.init_failures, g_stats.stamp_wraps, g_stats.bulk, g_stats.max_live,
+            g_stats.reserves);
 }
 
 namespace {
@@ -765,7 +767,8 @@ class Harness {
     static uint64_t Fill(void *ctx, const kmt_memory *m)
     {
         auto *self = static_cast<Harness *>(ctx);
-        CHECK(m->status == DISCARDED, "fill of memory 0x%" PRIx64 " in status %d", m->handle, m->status);
+        // The fill runs before the state changes (a failed fill leaves the memory OFFERED).
+        CHECK(m->status == OFFERED, "fill of memory 0x%" PRIx64 " in status %d", m->handle, m->status);
         uint64_t value = m->host_visible ? 0 : ++self->paging_;
         self->calls_.push_back({'F', m->handle, 0.0f, value});
         return value;
@@ -949,6 +952,18 @@ class Harness {
             if (sub < 16) {
                 bulk(in);
                 g_stats.bulk++;
+            } else if (sub < 32) {
+                // kmt_reserve_bindings: the next k binds cannot fail, whatever
+                // allocation fails meanwhile (the glue reserves before the
+                // driver binds).
+                uint32_t k = 1 + in.u8() % 40;
+                uint64_t failures = alloc_.failures;
+                bool ok = kmt_reserve_bindings(&t_, k);
+                NOTE("reserve bindings %u -> %d", k, ok);
+                CHECK(ok || alloc_.failures != failures, "kmt_reserve_bindings(%u) failed without an allocation failure",
+                      k);
+                reserved_ = ok ? k : 0;
+                g_stats.reserves += ok;
             } else if (sub < 48) {
                 // The call stamp wrapping after 2^32 calls: jump close to it
                 // (forward only: stamps never repeat).
@@ -1009,6 +1024,13 @@ class Harness {
     {
         uint8_t b = in.u8();
         uint64_t r = b == 0xff ? 0 : rh(b % kResources);
+        if ((b & 0x38) == 0x38 && b != 0xff) {  // a new resource beyond the small set: the table grows
+            for (uint32_t i = kResources; i < kMaxIndices; i++)
+                if (!model_.res.count(rh(i))) {
+                    r = rh(i);
+                    break;
+                }
+        }
         uint32_t type = b & 0x40 ? VK_OBJECT_TYPE_IMAGE : VK_OBJECT_TYPE_BUFFER;
         uint64_t memory = pick_memory(in.u8());
         NOTE("bind %s 0x%" PRIx64 " -> 0x%" PRIx64, type == VK_OBJECT_TYPE_IMAGE ? "image" : "buffer", r, memory);
@@ -1016,6 +1038,10 @@ class Harness {
         bool ok = kmt_track_binding(&t_, type, r, memory);
         bool model_ok = model_.bind(type, r, memory);
         expect_alloc_result(ok, model_ok, failures, "kmt_track_binding");
+        if (reserved_) {
+            CHECK(ok == model_ok, "kmt_track_binding failed within a reservation (%u left)", reserved_);
+            reserved_--;
+        }
         g_stats.bind_failures += !ok;
         if (!ok)
             model_.res.erase(r);  // the old binding is dropped first: the resource is untracked
@@ -1032,13 +1058,39 @@ class Harness {
                     track(mh(i), kSizes[i % kSizeCount], i % 32, i % 3, i & 1, kPriorities[i % 10]);
                     n--;
                 }
+        } else if (b & 2) {
+            // Many resources on one memory: the resource table grows, the
+            // resource pool gets a second chunk (what reservations cover).
+            uint32_t n = 1 + (b >> 2) * 9;  // up to 568
+            uint64_t memory = pick_memory(in.u8());
+            uint32_t type = b & 0x80 ? VK_OBJECT_TYPE_IMAGE : VK_OBJECT_TYPE_BUFFER;
+            NOTE("bulk bind %u -> 0x%" PRIx64, n, memory);
+            for (uint32_t i = kResources; i < kMaxIndices && n; i++)
+                if (!model_.res.count(rh(i))) {
+                    uint64_t failures = alloc_.failures;
+                    bool ok = kmt_track_binding(&t_, type, rh(i), memory);
+                    bool model_ok = model_.bind(type, rh(i), memory);
+                    expect_alloc_result(ok, model_ok, failures, "kmt_track_binding");
+                    if (reserved_) {
+                        CHECK(ok == model_ok, "kmt_track_binding failed within a reservation (%u left)", reserved_);
+                        reserved_--;
+                    }
+                    if (!ok)
+                        model_.res.erase(rh(i));
+                    n--;
+                }
         } else {
-            NOTE("bulk free (every %u-th)", 1 + (b >> 1) % 3);
+            NOTE("bulk free (every %u-th)", 1 + (b >> 2) % 3);
             uint32_t k = 0;
             for (uint32_t i = kSmallIndices; i < kMaxIndices; i++)
-                if (model_.mems.count(mh(i)) && k++ % (1 + (b >> 1) % 3) == 0) {
+                if (model_.mems.count(mh(i)) && k++ % (1 + (b >> 2) % 3) == 0) {
                     kmt_untrack_memory(&t_, mh(i));
                     model_.untrack(mh(i));
+                }
+            for (uint32_t i = kResources; i < kMaxIndices; i++)
+                if (model_.res.count(rh(i)) && k++ % (1 + (b >> 2) % 3) == 0) {
+                    kmt_untrack_resource(&t_, rh(i));
+                    model_.res.erase(rh(i));
                 }
         }
     }
@@ -1328,6 +1380,7 @@ class Harness {
     uint32_t handle_mode_ = 0;
     std::vector<Call> calls_;
     uint64_t paging_ = 0, submitted_ = 0, completed_ = 0;
+    uint32_t reserved_ = 0;  // binds that kmt_reserve_bindings guaranteed
 };
 
 } // namespace

@@ -164,6 +164,29 @@ TEST_F(FuzzRegression, BindingFailsCleanlyWhenTheHandleTableCannotGrow)
     EXPECT_EQ(kmt_find_memory(&t, 0x1)->resource_count, 128u);
 }
 
+TEST_F(FuzzRegression, BindingsAReservationCoversCannotFail)
+{
+    // kmt_reserve_bindings is what the glue calls before the driver binds:
+    // the next `count` bindings then succeed even with every allocation
+    // failing -- across the resource table's growth (129th entry) and a new
+    // record chunk.
+    Track(0x1);
+    for (uint64_t r = 1; r <= 120; r++)
+        ASSERT_TRUE(kmt_track_binding(&t, VK_OBJECT_TYPE_BUFFER, 0x100 + r, 0x1));
+    ASSERT_TRUE(kmt_reserve_bindings(&t, 20));
+    alloc.FailAll();
+    for (uint64_t r = 121; r <= 140; r++)
+        EXPECT_TRUE(kmt_track_binding(&t, VK_OBJECT_TYPE_BUFFER, 0x100 + r, 0x1)) << r;
+    EXPECT_EQ(kmt_find_memory(&t, 0x1)->resource_count, 140u);
+    EXPECT_FALSE(kmt_reserve_bindings(&t, 1000)) << "1000 more need a new chunk";
+    EXPECT_EQ(kmt_find_memory(&t, 0x1)->resource_count, 140u) << "a failed reservation changes nothing";
+    alloc.Succeed();
+    EXPECT_TRUE(kmt_reserve_bindings(&t, 1000));
+    alloc.FailAll();
+    for (uint64_t r = 141; r <= 1140; r++)
+        ASSERT_TRUE(kmt_track_binding(&t, VK_OBJECT_TYPE_IMAGE, 0x100 + r, 0x1)) << r;
+}
+
 TEST_F(FuzzRegression, FailedInitLeaksNothingAndFinishingItIsHarmless)
 {
     // vkCreateDevice's error path tears down the tracker whatever init did.

@@ -1067,6 +1067,19 @@ TEST_F(OfferStateMachine, FormatErrorFitsAnyBufferAndHandlesEveryCode)
 
 // ---- discard, decommit and reclaim results --------------------------------------------
 
+TEST_F(OfferStateMachine, AFailedFillLeavesTheMemoryOfferedAndReclaimReportsOk)
+{
+    Track(0x7);
+    ASSERT_EQ(Offer({0x7}), KMT_OK);
+    driver.fill_values[0x7] = KMT_FILL_FAILED;
+    kmt_discard(&t, M(0x7));
+    EXPECT_EQ(Status(0x7), OFFERED) << "a discard is only reported once the contents are really replaced";
+    EXPECT_EQ(t.counters.discards, 0u);
+    EXPECT_EQ(M(0x7)->discard_count, 0u);
+    ASSERT_EQ(Reclaim({0x7}), KMT_OK);
+    EXPECT_EQ(results[0], RES_OK);
+}
+
 TEST_F(OfferStateMachine, DiscardOnlyActsOnOfferedMemory)
 {
     Track(0x1);
@@ -1084,7 +1097,8 @@ TEST_F(OfferStateMachine, DiscardOnlyActsOnOfferedMemory)
     EXPECT_EQ(Status(0x3), DISCARDED);
     kmt_discard(&t, M(0x3)); // again: no-op
     EXPECT_EQ(driver.calls, Calls({F(0x3)}));
-    EXPECT_EQ(driver.fill_saw_status, std::vector<uint8_t>{DISCARDED});
+    // The fill runs before the state changes: a failed fill changes nothing.
+    EXPECT_EQ(driver.fill_saw_status, std::vector<uint8_t>{OFFERED});
     EXPECT_EQ(M(0x3)->discard_count, 1u);
     EXPECT_EQ(t.counters.discards, 1u);
     EXPECT_EQ(t.counters.decommits, 0u);

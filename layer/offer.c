@@ -338,17 +338,17 @@ kmt_promote_pending(struct kmt_tracker *t, uint64_t completed_serial)
     return promoted;
 }
 
-void
+bool
 kmt_discard(struct kmt_tracker *t, struct kmt_memory *m)
 {
     if (m->status != VK_ALLOCATION_STATUS_OFFERED_KMT)
-        return;
+        return false;
     bool decommit = (m->offer_flags & VK_OFFER_ALLOW_DECOMMIT_BIT_KMT) != 0;
     /* Fill first: when the contents cannot be replaced the memory stays
      * OFFERED and reclaim truthfully reports OK. */
     uint64_t fill_value = (!decommit && t->ops.fill) ? t->ops.fill(t->ops.ctx, m) : 0;
     if (fill_value == KMT_FILL_FAILED)
-        return;
+        return false;
     list_unlink(offered_list(t, m), m);
     m->status = decommit ? VK_ALLOCATION_STATUS_DECOMMITTED_KMT : VK_ALLOCATION_STATUS_DISCARDED_KMT;
     m->discard_count++;
@@ -359,6 +359,7 @@ kmt_discard(struct kmt_tracker *t, struct kmt_memory *m)
     else
         t->counters.discards++;
     m->fill_value = fill_value;
+    return true;
 }
 
 static void

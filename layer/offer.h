@@ -210,8 +210,8 @@ uint32_t kmt_promote_pending(struct kmt_tracker *t, uint64_t completed_serial);
 
 /* Discards one OFFERED allocation (DECOMMITTED when it was offered with
  * ALLOW_DECOMMIT): the policy's only way to destroy contents. Nothing
- * happens when the fill fails (KMT_FILL_FAILED). */
-void kmt_discard(struct kmt_tracker *t, struct kmt_memory *memory);
+ * happens when the fill fails (KMT_FILL_FAILED). Returns whether it did. */
+bool kmt_discard(struct kmt_tracker *t, struct kmt_memory *memory);
 
 /* vkGetAllocationStateKMT. */
 void kmt_fill_state(const struct kmt_tracker *t, const struct kmt_memory *memory, VkAllocationStateKMT *state);

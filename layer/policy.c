@@ -71,10 +71,8 @@ relieve_heap(struct kmt_tracker *t, uint32_t heap, VkDeviceSize budget)
         struct kmt_memory *m = t->offered[level].head;
         while (m && t->heap_usage[heap] > budget) {
             struct kmt_memory *next = m->next; /* kmt_discard unlinks m */
-            if (m->heap_index == heap) {
-                kmt_discard(t, m);
-                discarded++;
-            }
+            if (m->heap_index == heap && kmt_discard(t, m))
+                discarded++; /* a failed fill leaves it OFFERED: not counted */
             m = next;
         }
     }

@@ -601,11 +601,8 @@ TEST_F(FailureInjection, CreateDeviceKeepsDiscardFillsAtEveryN)
 {
     // With DISCARD=always and DISCARD_FILL=poison, a device that came out of
     // vkCreateDevice fills what it discards: the paging fence moves.
-    // Fails (N=34 on lavapipe) until fixed: when the paging queue's record
-    // cannot be allocated, track_queue (layer/paging.c) gives up silently,
-    // kmt_paging_setup leaves d->paging_queue NULL and vkCreateDevice
-    // succeeds with GPU fills off for good: discards of device-only memory
-    // are then reported but never filled.
+    // (Found: when the paging queue's record could not be allocated,
+    // vkCreateDevice succeeded with GPU fills off for good.)
     make_stack({{"VK_KMT_OFFER_RECLAIM_DISCARD", "always"},
                 {"VK_KMT_OFFER_RECLAIM_DISCARD_FILL", "poison"},
                 {"KMT_TEST_DRIVER_DEVICE_LOCAL_ONLY_TYPE", "1"}});
@@ -1025,11 +1022,9 @@ TEST_F(FailureInjection, DiscardFillAndFreeAtEveryN)
     // is one the paging semaphore reaches, freeing the memory (which waits
     // for the fill) leaves nothing behind, and -- DESIGN: "a discard the
     // layer reports is never a lie: with a fill, the bytes really are
-    // replaced" -- memory reported DISCARDED was filled.
-    // Fails until fixed at the Ns where the fill cannot be queued:
-    // fill_discarded / kmt_gpu_fill (layer/commands.c, layer/paging.c) then
-    // return 0 and kmt_discard (layer/offer.c) has already made the memory
-    // DISCARDED, so the discard is reported with the old contents in place.
+    // replaced" -- memory reported DISCARDED was filled; where the fill
+    // cannot be queued it stays OFFERED and reclaim reports OK. (Found: it
+    // used to be reported DISCARDED with the old contents in place.)
     make_stack({{"VK_KMT_OFFER_RECLAIM_DISCARD", "always"},
                 {"VK_KMT_OFFER_RECLAIM_DISCARD_FILL", "poison"},
                 {"KMT_TEST_DRIVER_DEVICE_LOCAL_ONLY_TYPE", "1"}});

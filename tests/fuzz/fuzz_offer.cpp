@@ -44,7 +44,7 @@ void (*g_failure_hook)() = nullptr;
 static struct {
     uint64_t offer[KMT_ERROR_OUT_OF_HOST_MEMORY + 1], reclaim[KMT_ERROR_OUT_OF_HOST_MEMORY + 1];
     uint64_t reoffers, promoted, policy_discards, direct_discards, results[3], fences, lost;
-    uint64_t track_failures, bind_failures, init_failures, stamp_wraps, bulk, max_live, reserves;
+    uint64_t track_failures, bind_failures, init_failures, stamp_wraps, bulk, max_live, reserves, fill_failures;
 } g_stats;
 
 void print_stats()
@@ -59,11 +59,12 @@ void print_stats()
             "\n  reoffered=%" PRIu64 " promoted=%" PRIu64 " policy-discards=%" PRIu64 " direct-discards=%" PRIu64
             " results OK/DISCARDED/NOT_COMMITTED=%" PRIu64 "/%" PRIu64 "/%" PRIu64 " nonzero-fences=%" PRIu64
             " device-lost=%" PRIu64 "\n  track-failures=%" PRIu64 " bind-failures=%" PRIu64 " init-failures=%" PRIu64
-            " stamp-wraps=%" PRIu64 " bulk=%" PRIu64 " max-live=%" PRIu64 " reserves=%" PRIu64 "\n",
+            " stamp-wraps=%" PRIu64 " bulk=%" PRIu64 " max-live=%" PRIu64 " reserves=%" PRIu64
+            " fill-failures=%" PRIu64 "\n",
             g_stats.reoffers, g_stats.promoted, g_stats.policy_discards, g_stats.direct_discards, g_stats.results[0],
             g_stats.results[1], g_stats.results[2], g_stats.fences, g_stats.lost, g_stats.track_failures,
             g_stats.bind_failures, g_stats.init_failures, g_stats.stamp_wraps, g_stats.bulk, g_stats.max_live,
-            g_stats.reserves);
+            g_stats.reserves, g_stats.fill_failures);
 }
 
 namespace {
@@ -353,9 +354,20 @@ struct Model {
         if (has_set_priority)
             calls.push_back({'P', h, p, 0});
     }
+    // What the harness's fill returns: KMT_FILL_FAILED per fill_fail_mode
+    // (1 every fill, 2 host-visible memory, 3 every other fill), else 0 for
+    // host-visible memory (a CPU fill) and the next paging value otherwise.
+    uint32_t fill_fail_mode = 0;
+    uint64_t fills = 0;
+    static bool fill_fails(uint32_t mode, bool host_visible, uint64_t nth)
+    {
+        return mode == 1 || (mode == 2 && host_visible) || (mode == 3 && (nth & 1));
+    }
     uint64_t fill(const RMem &m, uint64_t h)
     {
-        uint64_t value = m.host_visible ? 0 : ++paging;  // what the harness's fill returns
+        uint64_t value = fill_fails(fill_fail_mode, m.host_visible, fills++) ? KMT_FILL_FAILED
+                         : m.host_visible                                  ? 0
+                                                                           : ++paging;
         calls.push_back({'F', h, 0.0f, value});
         return value;
     }
@@ -375,17 +387,24 @@ struct Model {
         else if (kind == KMT_DISCARD_RANDOM && draw() < rate)
             discard(h);
     }
-    void discard(uint64_t h)
+    // A discard is never a lie: the contents are replaced first (not for a
+    // decommit), and when that fails nothing happens -- the memory stays
+    // OFFERED. Returns whether it was discarded.
+    bool discard(uint64_t h)
     {
         RMem &m = mems.at(h);
         if (m.status != OFFERED)
-            return;
+            return false;
         bool decommit = m.flags & DECOMMIT;
+        uint64_t value = (!decommit && has_fill) ? fill(m, h) : 0;
+        if (value == KMT_FILL_FAILED)
+            return false;
         m.status = decommit ? DECOMMITTED : DISCARDED;
         m.discards++;
         counters.bytes_discarded += m.size;
         (decommit ? counters.decommits : counters.discards)++;
-        m.fill_value = (!decommit && has_fill) ? fill(m, h) : 0;
+        m.fill_value = value;
+        return true;
     }
     uint32_t relieve()
     {
@@ -398,9 +417,10 @@ struct Model {
                 for (uint64_t h : offered_order(level, heap)) {
                     if (used <= budget[heap])
                         break;
-                    used -= mems.at(h).size;
-                    discard(h);
-                    n++;
+                    if (discard(h)) {  // counts what it discarded, not what it tried
+                        used -= mems.at(h).size;
+                        n++;
+                    }
                 }
         }
         return n;
@@ -769,8 +789,11 @@ class Harness {
         auto *self = static_cast<Harness *>(ctx);
         // The fill runs before the state changes (a failed fill leaves the memory OFFERED).
         CHECK(m->status == OFFERED, "fill of memory 0x%" PRIx64 " in status %d", m->handle, m->status);
-        uint64_t value = m->host_visible ? 0 : ++self->paging_;
+        uint64_t value = Model::fill_fails(self->fill_fail_mode_, m->host_visible, self->fills_++) ? KMT_FILL_FAILED
+                         : m->host_visible                                                        ? 0
+                                                                                                  : ++self->paging_;
         self->calls_.push_back({'F', m->handle, 0.0f, value});
+        g_stats.fill_failures += value == KMT_FILL_FAILED;
         return value;
     }
 
@@ -964,6 +987,9 @@ class Harness {
                       k);
                 reserved_ = ok ? k : 0;
                 g_stats.reserves += ok;
+            } else if (sub < 40) {
+                fill_fail_mode_ = model_.fill_fail_mode = sub % 4;
+                NOTE("fill failures: mode %u", fill_fail_mode_);
             } else if (sub < 48) {
                 // The call stamp wrapping after 2^32 calls: jump close to it
                 // (forward only: stamps never repeat).
@@ -1381,6 +1407,8 @@ class Harness {
     std::vector<Call> calls_;
     uint64_t paging_ = 0, submitted_ = 0, completed_ = 0;
     uint32_t reserved_ = 0;  // binds that kmt_reserve_bindings guaranteed
+    uint32_t fill_fail_mode_ = 0;
+    uint64_t fills_ = 0;
 };
 
 } // namespace

@@ -246,4 +246,51 @@ TEST_F(FuzzRegression, PendingOffersWithEqualWaitSerialsBecomeOfferedInOfferOrde
     EXPECT_EQ(order, (std::vector<uint64_t>{0x3, 0x1, 0x2}));
 }
 
+// Found by the fuzzer (corpus/regression-relieve-counts-failed-fills: pressure
+// policy, every other fill failing, 55 allocations, three offered HIGH,
+// relieve): kmt_policy_relieve returned 2 with one allocation discarded.
+// Since a failed fill leaves the memory OFFERED (a discard is never a lie),
+// relieve_heap (layer/policy.c) counts every kmt_discard it calls, not the
+// discards that happened.
+TEST(FuzzRegressionPolicy, RelieveCountsOnlyWhatItDiscarded)
+{
+    struct Fills {
+        int calls = 0;
+        static uint64_t Fill(void *ctx, const kmt_memory *)
+        {
+            return static_cast<Fills *>(ctx)->calls++ % 2 ? 7 : KMT_FILL_FAILED; // the first fails
+        }
+    } fills;
+    kmt_settings settings{};
+    kmt_settings_defaults(&settings);
+    settings.discard = KMT_DISCARD_PRESSURE;
+    settings.budget_mb = 1;
+    kmt_policy policy{};
+    kmt_policy_init(&policy, &settings);
+    const VkDeviceSize heap_size = 64u << 20;
+    kmt_policy_set_budgets(&policy, &settings, 1, &heap_size, nullptr);
+    kmt_tracker t{};
+    kmt_tracker_config config{};
+    kmt_tracker_ops ops{};
+    ops.ctx = &fills;
+    ops.fill = &Fills::Fill;
+    ASSERT_TRUE(kmt_tracker_init(&t, &config, &ops, nullptr));
+    const VkDeviceSize MiB = 1u << 20;
+    ASSERT_TRUE(kmt_track_memory(&t, 0x1, 2 * MiB, 0, 0, false, 0.5f));
+    ASSERT_TRUE(kmt_track_memory(&t, 0x2, 2 * MiB, 0, 0, false, 0.5f));
+    const VkDeviceMemory both[] = {Mem(0x1), Mem(0x2)};
+    kmt_handle_list list{2, both, nullptr};
+    kmt_error_info error{};
+    ASSERT_EQ(kmt_offer(&t, &list, LOW, IMMEDIATELY, 0, &error, nullptr), KMT_OK);
+
+    // 4 MiB over a 1 MiB budget: 0x1's fill fails (it stays OFFERED), 0x2 is
+    // discarded, 2 MiB remain -- still over budget, nothing left to discard.
+    EXPECT_EQ(kmt_policy_relieve(&policy, &t), 1u) << "one allocation was discarded";
+    EXPECT_EQ(kmt_find_memory(&t, 0x1)->status, OFFERED);
+    EXPECT_EQ(kmt_find_memory(&t, 0x2)->status, VK_ALLOCATION_STATUS_DISCARDED_KMT);
+    EXPECT_EQ(t.counters.discards, 1u);
+    EXPECT_EQ(t.heap_usage[0], 2 * MiB);
+    kmt_tracker_finish(&t);
+}
+
 } // namespace

@@ -65,6 +65,31 @@ leave_list(struct kmt_tracker *t, struct kmt_memory *m)
         list_unlink(list, m);
 }
 
+/* ---- transitions reported to ops.transition --------------------------------- */
+
+static void
+report(struct kmt_tracker *t, const struct kmt_memory *m, uint8_t from, enum kmt_reason reason,
+       const struct kmt_transition *extra)
+{
+    struct kmt_transition c = extra ? *extra : (struct kmt_transition){0};
+    c.memory = m->handle;
+    c.size = m->size;
+    c.heap_index = m->heap_index;
+    c.from = from;
+    c.to = m->status;
+    c.reason = (uint8_t)reason;
+    c.offer_priority = m->offer_priority;
+    c.offer_flags = m->offer_flags;
+    t->ops.transition(t->ops.ctx, &c);
+}
+
+/* One predictable branch when nobody listens. */
+#define REPORT(t, m, from, reason, extra)                                                                  \
+    do {                                                                                                   \
+        if ((t)->ops.transition)                                                                           \
+            report((t), (m), (from), (reason), (extra));                                                   \
+    } while (0)
+
 /* ---- setup -------------------------------------------------------------- */
 
 bool
@@ -315,12 +340,14 @@ list_insert_sorted(struct kmt_list *list, struct kmt_memory *m, uint64_t (*key)(
 }
 
 static void
-become_offered(struct kmt_tracker *t, struct kmt_memory *m)
+become_offered(struct kmt_tracker *t, struct kmt_memory *m, enum kmt_reason reason)
 {
+    uint8_t from = m->status;
     m->status = VK_ALLOCATION_STATUS_OFFERED_KMT;
     m->fill_value = 0;
     list_insert_sorted(offered_list(t, m), m, offer_order_of);
     set_driver_priority(t, m, t->config.offered_priority);
+    REPORT(t, m, from, reason, NULL);
     if (t->config.on_offered)
         t->config.on_offered(t->config.on_offered_ctx, t, m);
 }
@@ -332,14 +359,14 @@ kmt_promote_pending(struct kmt_tracker *t, uint64_t completed_serial)
     while (t->pending.head && t->pending.head->wait_serial <= completed_serial) {
         struct kmt_memory *m = t->pending.head;
         list_unlink(&t->pending, m);
-        become_offered(t, m);
+        become_offered(t, m, KMT_REASON_PROMOTED);
         promoted++;
     }
     return promoted;
 }
 
 bool
-kmt_discard(struct kmt_tracker *t, struct kmt_memory *m)
+kmt_discard_as(struct kmt_tracker *t, struct kmt_memory *m, const struct kmt_discard_why *why)
 {
     if (m->status != VK_ALLOCATION_STATUS_OFFERED_KMT)
         return false;
@@ -359,12 +386,22 @@ kmt_discard(struct kmt_tracker *t, struct kmt_memory *m)
     else
         t->counters.discards++;
     m->fill_value = fill_value;
+    if (t->ops.transition) {
+        struct kmt_transition extra = {.fence_value = fill_value};
+        if (why) {
+            extra.order = why->order;
+            extra.heap_usage = why->heap_usage;
+            extra.heap_budget = why->heap_budget;
+        }
+        report(t, m, VK_ALLOCATION_STATUS_OFFERED_KMT, why ? why->reason : KMT_REASON_DISCARD_REQUEST, &extra);
+    }
     return true;
 }
 
 static void
-become_resident(struct kmt_tracker *t, struct kmt_memory *m)
+become_resident(struct kmt_tracker *t, struct kmt_memory *m, const struct kmt_transition *extra)
 {
+    uint8_t from = m->status;
     leave_list(t, m);
     if (!holds_payload(m))
         t->heap_usage[m->heap_index] += m->size;
@@ -373,6 +410,7 @@ become_resident(struct kmt_tracker *t, struct kmt_memory *m)
     m->offer_flags = 0;
     m->fill_value = 0;
     set_driver_priority(t, m, m->app_priority);
+    REPORT(t, m, from, KMT_REASON_RECLAIM, extra);
 }
 
 /* ---- validation ---------------------------------------------------------- */
@@ -549,11 +587,13 @@ offer_one(struct kmt_tracker *t, struct kmt_memory *m, uint32_t priority, uint32
     case VK_ALLOCATION_STATUS_RESIDENT_KMT:
         m->offer_priority = resolved;
         if (immediately) {
-            become_offered(t, m);
+            become_offered(t, m, KMT_REASON_OFFER);
         } else {
             m->status = VK_ALLOCATION_STATUS_OFFER_PENDING_KMT;
             m->wait_serial = wait_serial;
             list_insert_sorted(&t->pending, m, wait_serial_of);
+            struct kmt_transition extra = {.wait_serial = wait_serial};
+            REPORT(t, m, VK_ALLOCATION_STATUS_RESIDENT_KMT, KMT_REASON_OFFER, &extra);
         }
         return;
     case VK_ALLOCATION_STATUS_OFFER_PENDING_KMT:
@@ -561,7 +601,10 @@ offer_one(struct kmt_tracker *t, struct kmt_memory *m, uint32_t priority, uint32
         m->offer_priority = resolved;
         if (flags & VK_OFFER_IMMEDIATELY_BIT_KMT) {
             list_unlink(&t->pending, m);
-            become_offered(t, m);
+            become_offered(t, m, KMT_REASON_REOFFER);
+        } else {
+            struct kmt_transition extra = {.wait_serial = m->wait_serial};
+            REPORT(t, m, VK_ALLOCATION_STATUS_OFFER_PENDING_KMT, KMT_REASON_REOFFER, &extra);
         }
         return;
     case VK_ALLOCATION_STATUS_OFFERED_KMT:
@@ -570,10 +613,12 @@ offer_one(struct kmt_tracker *t, struct kmt_memory *m, uint32_t priority, uint32
         list_unlink(offered_list(t, m), m);
         m->offer_priority = resolved;
         list_append(offered_list(t, m), m);
+        REPORT(t, m, VK_ALLOCATION_STATUS_OFFERED_KMT, KMT_REASON_REOFFER, NULL);
         return;
     default: /* DISCARDED: nothing left to protect, only the bookkeeping */
         (*reoffered)++;
         m->offer_priority = resolved;
+        REPORT(t, m, m->status, KMT_REASON_REOFFER, NULL);
         return;
     }
 }
@@ -661,8 +706,16 @@ kmt_reclaim(struct kmt_tracker *t, const struct kmt_handle_list *list, VkReclaim
                 continue;
             m->call_stamp = 0;
             t->counters.reclaims++;
+            struct kmt_transition extra = {
+                .result = (uint32_t)reclaim_result(m),
+                .fence_value = m->status == VK_ALLOCATION_STATUS_DISCARDED_KMT && m->fill_value > fill_completed
+                                   ? m->fill_value
+                                   : 0,
+            };
             if (m->status != VK_ALLOCATION_STATUS_DECOMMITTED_KMT)
-                become_resident(t, m);
+                become_resident(t, m, &extra);
+            else
+                REPORT(t, m, m->status, KMT_REASON_RECLAIM, &extra);
         }
     }
     if (fence_value)

@@ -82,6 +82,47 @@ struct kmt_list {
     uint32_t count;
 };
 
+/* Why an allocation changed state (messages and the trace say it). */
+enum kmt_reason {
+    KMT_REASON_OFFER = 1,       /* vkOfferAllocationsKMT (RESIDENT -> OFFER_PENDING or OFFERED) */
+    KMT_REASON_REOFFER,         /* offered again: new priority/flags, new place in the order */
+    KMT_REASON_PROMOTED,        /* OFFER_PENDING -> OFFERED: the GPU work before the offer completed */
+    KMT_REASON_DISCARD_ALWAYS,  /* DISCARD=always */
+    KMT_REASON_DISCARD_RANDOM,  /* DISCARD=random */
+    KMT_REASON_DISCARD_PRESSURE,/* DISCARD=pressure: the heap was over budget */
+    KMT_REASON_DISCARD_REQUEST, /* kmt_discard called directly (tests, tools) */
+    KMT_REASON_RECLAIM,         /* vkReclaimAllocationsKMT */
+    KMT_REASON_EVICT,           /* VK_KMT_residency: count reached 0 */
+    KMT_REASON_MAKE_RESIDENT,   /* VK_KMT_residency: count left 0 */
+};
+
+/* Why the policy discards (kmt_discard_as); the tracker copies it into the
+ * transition it reports. */
+struct kmt_discard_why {
+    enum kmt_reason reason;
+    uint32_t order;           /* pressure: 1 for the first victim of this relief, 2 for the next, ... */
+    VkDeviceSize heap_usage;  /* the heap's tracked usage when the policy decided */
+    VkDeviceSize heap_budget; /* and its budget */
+};
+
+/* One state change of one allocation, reported to ops.transition while the
+ * caller holds the device lock: a consumer copies what it needs and does no
+ * I/O and no Vulkan call there. Independent of the record layout. */
+struct kmt_transition {
+    uint64_t memory;          /* the app's VkDeviceMemory */
+    VkDeviceSize size;
+    uint32_t heap_index;
+    uint8_t from, to;         /* VkAllocationStatusKMT */
+    uint8_t reason;           /* enum kmt_reason */
+    uint8_t offer_priority;   /* resolved VkOfferPriorityKMT (0 when resident) */
+    uint32_t offer_flags;
+    uint64_t wait_serial;     /* OFFER_PENDING: the submission serial it waits for */
+    uint64_t fence_value;     /* discard: the fill's paging-fence value (0 = none or CPU fill); reclaim: the fence returned for it */
+    uint32_t result;          /* reclaim: VkReclaimResultKMT reported */
+    uint32_t order;           /* see struct kmt_discard_why */
+    VkDeviceSize heap_usage, heap_budget; /* see struct kmt_discard_why */
+};
+
 /* What the state machine asks of the driver (the glue implements them). */
 struct kmt_tracker_ops {
     void *ctx;
@@ -93,6 +134,8 @@ struct kmt_tracker_ops {
      * fill), or KMT_FILL_FAILED when the contents could not be replaced: the
      * memory then stays OFFERED, since a reported discard is never a lie. */
     uint64_t (*fill)(void *ctx, const struct kmt_memory *memory);
+    /* Every state change (NULL: nobody listens; one predictable branch). */
+    void (*transition)(void *ctx, const struct kmt_transition *change);
 };
 
 struct kmt_tracker;
@@ -211,7 +254,12 @@ uint32_t kmt_promote_pending(struct kmt_tracker *t, uint64_t completed_serial);
 /* Discards one OFFERED allocation (DECOMMITTED when it was offered with
  * ALLOW_DECOMMIT): the policy's only way to destroy contents. Nothing
  * happens when the fill fails (KMT_FILL_FAILED). Returns whether it did. */
-bool kmt_discard(struct kmt_tracker *t, struct kmt_memory *memory);
+bool kmt_discard_as(struct kmt_tracker *t, struct kmt_memory *memory, const struct kmt_discard_why *why);
+static inline bool
+kmt_discard(struct kmt_tracker *t, struct kmt_memory *memory)
+{
+    return kmt_discard_as(t, memory, NULL);
+}
 
 /* vkGetAllocationStateKMT. */
 void kmt_fill_state(const struct kmt_tracker *t, const struct kmt_memory *memory, VkAllocationStateKMT *state);

@@ -51,12 +51,19 @@ kmt_policy_on_offered(void *ctx, struct kmt_tracker *t, struct kmt_memory *m)
 {
     struct kmt_policy *p = ctx;
     switch (p->kind) {
-    case KMT_DISCARD_ALWAYS:
-        kmt_discard(t, m);
+    case KMT_DISCARD_ALWAYS: {
+        struct kmt_discard_why why = {.reason = KMT_REASON_DISCARD_ALWAYS, .heap_usage = t->heap_usage[m->heap_index],
+                                      .heap_budget = p->heap_budget[m->heap_index]};
+        kmt_discard_as(t, m, &why);
         break;
+    }
     case KMT_DISCARD_RANDOM:
-        if (kmt_policy_draw(p) < p->rate_per_mille)
-            kmt_discard(t, m);
+        if (kmt_policy_draw(p) < p->rate_per_mille) {
+            struct kmt_discard_why why = {.reason = KMT_REASON_DISCARD_RANDOM,
+                                          .heap_usage = t->heap_usage[m->heap_index],
+                                          .heap_budget = p->heap_budget[m->heap_index]};
+            kmt_discard_as(t, m, &why);
+        }
         break;
     default:
         break;
@@ -71,7 +78,9 @@ relieve_heap(struct kmt_tracker *t, uint32_t heap, VkDeviceSize budget)
         struct kmt_memory *m = t->offered[level].head;
         while (m && t->heap_usage[heap] > budget) {
             struct kmt_memory *next = m->next; /* kmt_discard unlinks m */
-            if (m->heap_index == heap && kmt_discard(t, m))
+            struct kmt_discard_why why = {.reason = KMT_REASON_DISCARD_PRESSURE, .order = discarded + 1,
+                                          .heap_usage = t->heap_usage[heap], .heap_budget = budget};
+            if (m->heap_index == heap && kmt_discard_as(t, m, &why))
                 discarded++; /* a failed fill leaves it OFFERED: not counted */
             m = next;
         }

@@ -30,6 +30,7 @@ struct kmt_instance {
     VkInstance handle;
     struct kmt_instance_dispatch next;
     struct kmt_logger logger;
+    struct kmt_log_buffer deferred_log; /* raised where the loader holds its lock (a refused vkCreateDevice) */
     uint32_t api_version;        /* the app's VkApplicationInfo::apiVersion (1.0 when absent) */
     VkAllocationCallbacks allocator;
     bool has_allocator;
@@ -56,6 +57,11 @@ struct kmt_fill_job {
     uint64_t memory;         /* the VkDeviceMemory it writes */
     VkBuffer buffer;         /* temporary buffer aliasing the memory */
     VkCommandBuffer command_buffer;
+    /* The memory was decommitted while the fill was pending: the driver's
+     * memory is freed once the fill is done (VUID-vkFreeMemory-memory-00677). */
+    bool free_memory;
+    bool has_allocator;
+    VkAllocationCallbacks allocator; /* the app's, when it allocated with some */
     struct kmt_fill_job *next;
 };
 
@@ -118,6 +124,9 @@ struct kmt_device {
     struct kmt_queue *paging_queue;
     VkCommandPool paging_pool;
     struct kmt_fill_job *fill_jobs; /* GPU fills in flight, newest first */
+    /* The app's VkAllocationCallbacks of each allocation made with some (the
+     * app's handle -> a copy): a decommit frees the driver's memory with them. */
+    struct kmt_handle_map memory_allocators;
 
     _Atomic uint64_t submit_serial; /* last serial handed to a marker */
     atomic_bool lost;               /* a call returned VK_ERROR_DEVICE_LOST */

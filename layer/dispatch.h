@@ -13,6 +13,8 @@
 #include <vulkan/vulkan_core.h>
 #include <vulkan/vk_layer.h>
 
+#include "vk_compat.h"
+
 /* X(member, alias name or 0, API version that made it core or 0) */
 #define KMT_INSTANCE_FUNCTIONS(X)                                                        \
     X(GetInstanceProcAddr, 0, 0)                                                            \
@@ -39,6 +41,21 @@
     X(MapMemory, 0, 0)                                                                      \
     X(UnmapMemory, 0, 0)                                                                    \
     X(FlushMappedMemoryRanges, 0, 0)                                                        \
+    X(InvalidateMappedMemoryRanges, 0, 0)                                                   \
+    X(MapMemory2, "vkMapMemory2KHR", VK_API_VERSION_1_4)                                    \
+    X(UnmapMemory2, "vkUnmapMemory2KHR", VK_API_VERSION_1_4)                                \
+    X(GetDeviceMemoryCommitment, 0, 0)                                                      \
+    X(GetDeviceMemoryOpaqueCaptureAddress, "vkGetDeviceMemoryOpaqueCaptureAddressKHR", VK_API_VERSION_1_2) \
+    X(GetMemoryFdKHR, 0, 0)                                                                 \
+    X(GetMemoryRemoteAddressNV, 0, 0)                                                       \
+    X(BindVideoSessionMemoryKHR, 0, 0)                                                      \
+    X(BindAccelerationStructureMemoryNV, 0, 0)                                              \
+    X(SetDebugUtilsObjectNameEXT, 0, 0)                                                     \
+    X(SetDebugUtilsObjectTagEXT, 0, 0)                                                      \
+    X(DebugMarkerSetObjectNameEXT, 0, 0)                                                    \
+    X(DebugMarkerSetObjectTagEXT, 0, 0)                                                     \
+    X(SetPrivateData, "vkSetPrivateDataEXT", VK_API_VERSION_1_3)                            \
+    X(GetPrivateData, "vkGetPrivateDataEXT", VK_API_VERSION_1_3)                            \
     X(BindBufferMemory, 0, 0)                                                               \
     X(BindBufferMemory2, "vkBindBufferMemory2KHR", VK_API_VERSION_1_1)                                       \
     X(BindImageMemory, 0, 0)                                                                \

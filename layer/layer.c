@@ -22,6 +22,7 @@
 
 #include "commands.h"
 #include "device.h"
+#include "extensions.h"
 #include "paging.h"
 #include "vvl_utils.h"
 
@@ -425,6 +426,27 @@ free_device_create_info(struct device_create_copy *c)
     free(c->priorities);
 }
 
+/* An extension that may carry VkDeviceMemory handles the layer cannot
+ * translate (extensions.c). Inside vkCreateDevice the loader holds the lock
+ * vkSubmitDebugUtilsMessageEXT takes (LOADER-NOTES), so the message goes to
+ * stderr now and to the app's messengers at the next call into one of the
+ * instance's devices that enabled the extension. */
+static void
+report_refused_extension(struct kmt_instance *inst, const char *name)
+{
+    static const char text[] =
+        "vkCreateDevice: %s may carry VkDeviceMemory handles that VK_LAYER_KMT_offer_reclaim cannot translate "
+        "(it hands out its own handles on devices that enable VK_KMT_offer_reclaim); the device was not created. "
+        "Create it without VK_KMT_offer_reclaim, or without %s.";
+    struct kmt_logger to_stderr = inst->logger;
+    to_stderr.submit = NULL;
+    kmt_log(&to_stderr, KMT_LOG_ERROR, "KMT-extension-refused", VK_OBJECT_TYPE_INSTANCE,
+            (uint64_t)(uintptr_t)inst->handle, text, name, name);
+    if (inst->logger.submit)
+        kmt_log_defer(&inst->deferred_log, &inst->logger, KMT_LOG_ERROR, "KMT-extension-refused",
+                      VK_OBJECT_TYPE_INSTANCE, (uint64_t)(uintptr_t)inst->handle, text, name, name);
+}
+
 static void
 free_device_record(struct kmt_device *d)
 {
@@ -463,6 +485,14 @@ layer_CreateDevice(VkPhysicalDevice physicalDevice, const VkDeviceCreateInfo *pC
     d->enabled = name_in(VK_KMT_OFFER_RECLAIM_EXTENSION_NAME, pCreateInfo->enabledExtensionCount,
                          pCreateInfo->ppEnabledExtensionNames);
     if (d->enabled && !p->timeline) {
+        free_device_record(d);
+        return VK_ERROR_EXTENSION_NOT_PRESENT;
+    }
+    const char *refused = d->enabled ? kmt_first_refused_extension(pCreateInfo->enabledExtensionCount,
+                                                                   pCreateInfo->ppEnabledExtensionNames)
+                                     : NULL;
+    if (refused) {
+        report_refused_extension(p->instance, refused);
         free_device_record(d);
         return VK_ERROR_EXTENSION_NOT_PRESENT;
     }

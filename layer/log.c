@@ -91,4 +91,5 @@ kmt_log_flush(struct kmt_log_buffer *buffer, const struct kmt_logger *logger)
         const struct kmt_log_entry *e = &buffer->entries[i];
         kmt_log(logger, e->level, e->id, e->object_type, e->object, "%s", e->text);
     }
+    buffer->count = 0; /* sent: a later deferral starts afresh */
 }

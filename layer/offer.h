@@ -18,9 +18,21 @@
  * - The driver priority drops to the offered priority when memory becomes
  *   OFFERED and goes back to the app's own priority at reclaim; a priority the
  *   app sets while its memory is offered is remembered for that moment.
- * - A discard only ever hits OFFERED memory, never OFFER_PENDING.
+ * - A discard only ever hits OFFERED memory, never OFFER_PENDING. A decommit
+ *   frees the driver's memory at once (ops.decommit); the app's handle stays
+ *   valid until vkFreeMemory, which then releases only the record.
+ * - The app sees the layer's own handles (handles.h); resources keep the
+ *   driver's. A freed, stale or foreign handle is KMT_ERROR_UNKNOWN_MEMORY.
  *
- * The caller serialises all calls on one tracker (the device lock).
+ * Lean by construction (issue 12): no lists are walked on the hot path. An
+ * offer stamps its memory with an offer sequence number and bumps per-level
+ * counts; the pressure order (LOW before NORMAL before HIGH, oldest offer
+ * first) is searched for only when the policy really discards. Deferred
+ * offers wait in a FIFO ring in submission-serial order. Counters are summed
+ * per call; under `never` no per-element callback is made.
+ *
+ * The caller serialises all calls on one tracker (the device lock); only
+ * kmt_find_memory / kmt_driver_memory may run without it.
  */
 #ifndef KMT_OFFER_H
 #define KMT_OFFER_H
@@ -31,6 +43,7 @@
 #include <vulkan/vulkan_core.h>
 #include <vulkan/vk_kmt_offer_reclaim.h>
 
+#include "handles.h"
 #include "memory.h"
 
 #ifdef __cplusplus
@@ -40,46 +53,28 @@ extern "C" {
 #define KMT_OFFER_LEVELS 3
 #define KMT_FILL_FAILED UINT64_MAX /* LOW, NORMAL, HIGH: AUTO resolves to one of them */
 
-/* Tracked per VkDeviceMemory. */
-struct kmt_memory {
-    struct kmt_memory *prev, *next; /* in the pending list or one offered list */
-    uint64_t handle;
-    uint64_t serial;       /* unique per allocation: a resource bound to freed memory never aliases new memory */
-    VkDeviceSize size;
-    uint64_t offer_order;  /* when it was (re-)offered: oldest first under pressure */
-    union {
-        uint64_t wait_serial; /* OFFER_PENDING: submissions up to this serial must complete */
-        uint64_t fill_value;  /* DISCARDED: paging-fence value of its queued GPU fill, 0 = none */
-    };
-    float app_priority;    /* VkMemoryPriorityAllocateInfoEXT, or the app's last vkSetDeviceMemoryPriorityEXT, or 0.5 */
-    float driver_priority; /* what the driver was last given */
-    uint32_t discard_count;
-    uint32_t resource_count; /* buffers and images bound to it */
-    uint32_t call_stamp;     /* the last call that listed it */
-    uint32_t call_resources; /* how many of its resources that call listed */
-    uint8_t type_index;
-    uint8_t heap_index;
-    uint8_t status;          /* VkAllocationStatusKMT */
-    uint8_t offer_priority;  /* resolved VkOfferPriorityKMT, 0 when resident */
-    uint8_t offer_flags;
-    bool mapped;
-    bool host_visible;
-    bool dedicated;          /* VkMemoryDedicatedAllocateInfo: no other resource may alias it */
-};
-
-/* Tracked per VkBuffer / VkImage bound to tracked memory. */
+/* Tracked per VkBuffer / VkImage bound to tracked memory (buffers and images
+ * keep the driver's handles). */
 struct kmt_resource {
     uint64_t handle;
-    struct kmt_memory *record; /* bound memory's record: pool records outlive frees */
-    uint64_t memory;           /* bound VkDeviceMemory (for messages) */
-    uint64_t memory_serial;    /* the record's serial at bind time; 0 once freed */
+    uint64_t memory;       /* the app's handle of the bound memory: resolves to nothing once it is freed */
     uint32_t call_stamp;
-    uint32_t object_type;      /* VK_OBJECT_TYPE_BUFFER or VK_OBJECT_TYPE_IMAGE */
+    uint32_t object_type;  /* VK_OBJECT_TYPE_BUFFER or VK_OBJECT_TYPE_IMAGE */
 };
 
-struct kmt_list {
-    struct kmt_memory *head, *tail;
-    uint32_t count;
+/* One element of a call, resolved once. */
+struct kmt_ref {
+    struct kmt_memory *memory;
+    uint32_t index;        /* its slot */
+    uint32_t element;      /* the element of the call that named it first */
+};
+
+/* A deferred offer waiting for earlier GPU work: memory that left
+ * OFFER_PENDING since (reclaimed, freed, offered again) no longer matches
+ * and is skipped. */
+struct kmt_pending_entry {
+    uint64_t wait_serial;
+    uint32_t index, generation, offer_order, reserved;
 };
 
 /* Why an allocation changed state (messages and the trace say it). */
@@ -123,17 +118,29 @@ struct kmt_transition {
     VkDeviceSize heap_usage, heap_budget; /* see struct kmt_discard_why */
 };
 
-/* What the state machine asks of the driver (the glue implements them). */
+/* What the state machine asks of the driver (the glue implements them).
+ * Memory is named by the driver's handle here: the glue calls down with it. */
+struct kmt_fill_request {
+    uint64_t driver;       /* the driver's VkDeviceMemory */
+    VkDeviceSize size;
+    uint32_t type_index;
+    bool host_visible;
+    bool dedicated;
+};
+
 struct kmt_tracker_ops {
     void *ctx;
     /* Called only when the device has pageable memory. */
-    void (*set_priority)(void *ctx, uint64_t memory, float priority);
+    void (*set_priority)(void *ctx, uint64_t driver_memory, float priority);
     /* Replace the contents of memory about to be discarded (DISCARD_FILL).
      * Returns the paging-fence value the fill signals when it was queued as
      * GPU work, 0 when it completed before returning (or there was nothing to
      * fill), or KMT_FILL_FAILED when the contents could not be replaced: the
      * memory then stays OFFERED, since a reported discard is never a lie. */
-    uint64_t (*fill)(void *ctx, const struct kmt_memory *memory);
+    uint64_t (*fill)(void *ctx, const struct kmt_fill_request *request);
+    /* Free the driver's memory of an allocation being decommitted (DESIGN.md
+     * "Decommit is real"); the app's handle stays valid. NULL: nothing to free. */
+    void (*decommit)(void *ctx, uint64_t memory, uint64_t driver_memory);
     /* Every state change (NULL: nobody listens; one predictable branch). */
     void (*transition)(void *ctx, const struct kmt_transition *change);
 };
@@ -143,8 +150,11 @@ struct kmt_tracker;
 struct kmt_tracker_config {
     bool pageable;          /* the driver can change priorities (VK_EXT_pageable_device_local_memory) */
     float offered_priority; /* setting OFFERED_PRIORITY */
-    /* Called whenever memory becomes OFFERED (the discard policy's hook). */
-    void (*on_offered)(void *ctx, struct kmt_tracker *tracker, struct kmt_memory *memory);
+    uint32_t salt;          /* first generation of the handle table (distinct per device) */
+    uint8_t type_heap[VK_MAX_MEMORY_TYPES]; /* heap of each memory type */
+    /* Called whenever memory becomes OFFERED (the always/random policies'
+     * hook; NULL under the others, so the hot path makes no call). */
+    void (*on_offered)(void *ctx, struct kmt_tracker *tracker, uint32_t index);
     void *on_offered_ctx;
 };
 
@@ -162,16 +172,21 @@ struct kmt_counters {
 struct kmt_tracker {
     struct kmt_tracker_config config;
     struct kmt_tracker_ops ops;
-    struct kmt_handle_map memories;  /* VkDeviceMemory -> struct kmt_memory */
+    struct kmt_slot_table slots;     /* the app's VkDeviceMemory handles -> records */
     struct kmt_handle_map resources; /* VkBuffer/VkImage -> struct kmt_resource */
-    struct kmt_pool memory_pool, resource_pool;
-    struct kmt_list pending;                   /* OFFER_PENDING, by wait_serial */
-    struct kmt_list offered[KMT_OFFER_LEVELS]; /* OFFERED, oldest offer first */
+    struct kmt_pool resource_pool;
+    void *reserved_resources;        /* pool records set aside by kmt_reserve_bindings */
+    uint32_t reserved_count;
+    /* OFFER_PENDING in wait_serial order: a ring of entries [head, tail). */
+    struct kmt_pending_entry *pending;
+    uint32_t pending_head, pending_tail, pending_capacity; /* capacity: a power of two */
+    uint32_t pending_count;                      /* memories OFFER_PENDING now */
+    uint32_t offered_count[KMT_OFFER_LEVELS];    /* memories OFFERED now, per resolved priority */
+    VkDeviceSize offered_bytes[VK_MAX_MEMORY_HEAPS]; /* OFFERED bytes per heap: the policy's candidates */
     uint32_t call_stamp;
-    struct kmt_memory **scratch; /* one call's elements, resolved once */
+    struct kmt_ref *scratch; /* one call's elements, resolved once */
     uint32_t scratch_capacity;
-    uint64_t next_serial;
-    uint64_t next_offer_order;
+    uint32_t next_offer_order;
     VkDeviceSize heap_usage[VK_MAX_MEMORY_HEAPS]; /* tracked bytes that still hold a payload */
     struct kmt_counters counters;
 };
@@ -184,7 +199,7 @@ enum kmt_error {
     KMT_ERROR_ARRAYS,           /* both or neither of pResources / pMemories */
     KMT_ERROR_PRIORITY,         /* outside 1..4 */
     KMT_ERROR_FLAGS,            /* unknown flag bits */
-    KMT_ERROR_UNKNOWN_MEMORY,   /* not a live allocation of this device */
+    KMT_ERROR_UNKNOWN_MEMORY,   /* not a live allocation of this device (freed, stale, foreign or never one) */
     KMT_ERROR_RESOURCE_TYPE,    /* objectType is not BUFFER or IMAGE */
     KMT_ERROR_UNKNOWN_RESOURCE, /* not a buffer/image bound to tracked memory */
     KMT_ERROR_RESOURCE_MEMORY_FREED, /* its memory was freed */
@@ -213,25 +228,56 @@ bool kmt_tracker_init(struct kmt_tracker *t, const struct kmt_tracker_config *co
                       const struct kmt_tracker_ops *ops, const VkAllocationCallbacks *allocator);
 void kmt_tracker_finish(struct kmt_tracker *t);
 
-/* vkAllocateMemory / vkFreeMemory. Tracking returns false when out of host
- * memory (nothing tracked). */
-bool kmt_track_memory(struct kmt_tracker *t, uint64_t memory, VkDeviceSize size, uint32_t type_index,
-                      uint32_t heap_index, bool host_visible, float app_priority);
-void kmt_untrack_memory(struct kmt_tracker *t, uint64_t memory);
-struct kmt_memory *kmt_find_memory(const struct kmt_tracker *t, uint64_t memory);
+/* vkAllocateMemory: records the driver's allocation and returns the app's
+ * handle for it, or 0 when out of host memory (nothing tracked). */
+#define KMT_TRACK_HOST_VISIBLE 0x1u
+#define KMT_TRACK_DEDICATED 0x2u
+#define KMT_TRACK_APP_ALLOCATOR 0x4u /* the app passed VkAllocationCallbacks (a decommit must free with them) */
+uint64_t kmt_track_memory(struct kmt_tracker *t, uint64_t driver_memory, VkDeviceSize size, uint32_t type_index,
+                          uint32_t track_flags, float app_priority);
+/* vkFreeMemory: forgets the allocation; *driver_memory gets what the glue
+ * must free below (0 once decommitted). False for a handle that is not a
+ * live allocation of this tracker (nothing changed). */
+bool kmt_untrack_memory(struct kmt_tracker *t, uint64_t memory, uint64_t *driver_memory);
 
-/* vkBind{Buffer,Image}Memory(2) / vkDestroy{Buffer,Image}. */
-bool kmt_track_binding(struct kmt_tracker *t, uint32_t object_type, uint64_t resource, uint64_t memory);
-void kmt_untrack_resource(struct kmt_tracker *t, uint64_t resource);
-/* Makes room for `count` kmt_track_binding calls that then cannot fail: the
- * glue reserves before the driver binds, so a bind is never half done. */
+/* The live record of an app handle (with its slot in *index, may be NULL), or NULL. */
+static inline struct kmt_memory *
+kmt_find_memory(const struct kmt_tracker *t, uint64_t memory, uint32_t *index)
+{
+    return kmt_resolve(&t->slots, memory, index);
+}
+/* The driver's handle behind an app handle: 0 for an unknown handle or
+ * decommitted memory. Lock-free (see kmt_resolve). */
+static inline uint64_t
+kmt_driver_memory(const struct kmt_tracker *t, uint64_t memory)
+{
+    struct kmt_memory *m = kmt_resolve(&t->slots, memory, NULL);
+    return m ? __atomic_load_n(&m->driver, __ATOMIC_RELAXED) : 0;
+}
+static inline uint32_t
+kmt_heap_of(const struct kmt_tracker *t, const struct kmt_memory *m)
+{
+    return t->config.type_heap[m->type_index & (VK_MAX_MEMORY_TYPES - 1)];
+}
+
+/* vkBind{Buffer,Image}Memory(2) / vkDestroy{Buffer,Image}. Binds happen in
+ * three steps so that a bind is never half done: kmt_reserve_bindings sets
+ * aside room for `count` bindings before the driver binds (counting what
+ * other threads set aside and have not used yet); then kmt_track_binding,
+ * which cannot fail, for each element the driver bound; and
+ * kmt_unreserve_bindings for what was set aside and not used (the driver
+ * failed). */
 bool kmt_reserve_bindings(struct kmt_tracker *t, uint32_t count);
-/* The live memory a resource is bound to, or NULL. */
-struct kmt_memory *kmt_resource_memory(const struct kmt_tracker *t, uint64_t resource);
+void kmt_track_binding(struct kmt_tracker *t, uint32_t object_type, uint64_t resource, uint64_t memory);
+void kmt_unreserve_bindings(struct kmt_tracker *t, uint32_t count);
+void kmt_untrack_resource(struct kmt_tracker *t, uint64_t resource);
+/* The live memory a resource is bound to (its app handle), or 0. */
+uint64_t kmt_resource_memory(const struct kmt_tracker *t, uint64_t resource);
 
-/* vkSetDeviceMemoryPriorityEXT by the app: remembered; returns true when the
- * driver should get it now (the memory is not demoted). */
-bool kmt_set_app_priority(struct kmt_tracker *t, uint64_t memory, float priority);
+/* vkSetDeviceMemoryPriorityEXT by the app: remembered; returns the driver's
+ * handle when the driver should get it now (the memory is not demoted), 0
+ * otherwise (unknown handle, or demoted: applied at reclaim). */
+uint64_t kmt_set_app_priority(struct kmt_tracker *t, uint64_t memory, float priority);
 
 /* vkOfferAllocationsKMT. wait_serial: the submissions the offer must wait for
  * (0: none pending; ignored with VK_OFFER_IMMEDIATELY_BIT_KMT). */
@@ -250,22 +296,30 @@ enum kmt_error kmt_reclaim(struct kmt_tracker *t, const struct kmt_handle_list *
 /* OFFER_PENDING memory whose wait_serial <= completed_serial becomes OFFERED.
  * Returns how many did. */
 uint32_t kmt_promote_pending(struct kmt_tracker *t, uint64_t completed_serial);
+/* The oldest wait_serial still pending (0: none): nothing to promote below it. */
+uint64_t kmt_next_pending_serial(const struct kmt_tracker *t);
 
-/* Discards one OFFERED allocation (DECOMMITTED when it was offered with
- * ALLOW_DECOMMIT): the policy's only way to destroy contents. Nothing
- * happens when the fill fails (KMT_FILL_FAILED). Returns whether it did. */
-bool kmt_discard_as(struct kmt_tracker *t, struct kmt_memory *memory, const struct kmt_discard_why *why);
+/* Discards one OFFERED allocation (slot `index`), or decommits it when it was
+ * offered with ALLOW_DECOMMIT (the driver's memory is freed): the policy's
+ * only way to destroy contents. Nothing happens when the fill fails
+ * (KMT_FILL_FAILED). why: the reason reported (NULL: a direct request).
+ * Returns whether it did. */
+bool kmt_discard_as(struct kmt_tracker *t, uint32_t index, const struct kmt_discard_why *why);
 static inline bool
-kmt_discard(struct kmt_tracker *t, struct kmt_memory *memory)
+kmt_discard(struct kmt_tracker *t, uint32_t index)
 {
-    return kmt_discard_as(t, memory, NULL);
+    return kmt_discard_as(t, index, NULL);
 }
 
 /* vkGetAllocationStateKMT. */
-void kmt_fill_state(const struct kmt_tracker *t, const struct kmt_memory *memory, VkAllocationStateKMT *state);
+void kmt_fill_state(const struct kmt_tracker *t, uint32_t index, VkAllocationStateKMT *state);
 
 /* The resolved offer priority for AUTO: from the app's priority. */
 VkOfferPriorityKMT kmt_resolve_priority(uint32_t priority, float app_priority);
+
+/* Test hook: the offer sequence number the next offer gets (to exercise its
+ * wrap-around, which renumbers every offered allocation in order). */
+void kmt_set_next_offer_order(struct kmt_tracker *t, uint32_t next);
 
 /* Stable message ID ("KMT-...") and a sentence naming the offending element. */
 const char *kmt_error_id(enum kmt_error code);

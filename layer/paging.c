@@ -61,6 +61,8 @@ static void
 free_fill_job(struct kmt_device *d, struct kmt_fill_job *job)
 {
     d->next.DestroyBuffer(d->handle, job->buffer, d->pallocator);
+    if (job->free_memory)
+        d->next.FreeMemory(d->handle, (VkDeviceMemory)job->memory, job->has_allocator ? &job->allocator : NULL);
     d->next.FreeCommandBuffers(d->handle, d->paging_pool, 1, &job->command_buffer);
     kmt_free(d->pallocator, job);
 }
@@ -247,6 +249,7 @@ VKAPI_ATTR void VKAPI_CALL
 kmt_GetDeviceQueue(VkDevice device, uint32_t family, uint32_t index, VkQueue *pQueue)
 {
     struct kmt_device *d = kmt_device_from_handle(device);
+    kmt_log_flush(&d->instance->deferred_log, &d->instance->logger);
     kmt_log_flush(&d->startup_log, &d->instance->logger);
     d->next.GetDeviceQueue(device, family, index, pQueue);
     /* Out of host memory leaves the queue untracked (known gap: its hooks
@@ -394,8 +397,8 @@ kmt_QueueSubmit2(VkQueue queue, uint32_t count, const VkSubmitInfo2 *pSubmits, V
     return result;
 }
 
-VKAPI_ATTR VkResult VKAPI_CALL
-kmt_QueueBindSparse(VkQueue queue, uint32_t count, const VkBindSparseInfo *pInfo, VkFence fence)
+VkResult
+kmt_submit_bind_sparse(VkQueue queue, uint32_t count, const VkBindSparseInfo *pInfo, VkFence fence)
 {
     struct kmt_queue *q = kmt_queue_from_handle(queue);
     pthread_mutex_lock(&q->lock);

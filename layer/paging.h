@@ -50,8 +50,9 @@ VKAPI_ATTR VkResult VKAPI_CALL kmt_QueueSubmit(VkQueue queue, uint32_t count, co
                                                VkFence fence);
 VKAPI_ATTR VkResult VKAPI_CALL kmt_QueueSubmit2(VkQueue queue, uint32_t count, const VkSubmitInfo2 *pSubmits,
                                                 VkFence fence);
-VKAPI_ATTR VkResult VKAPI_CALL kmt_QueueBindSparse(VkQueue queue, uint32_t count, const VkBindSparseInfo *pInfo,
-                                                   VkFence fence);
+/* vkQueueBindSparse with infos already translated (bind_hooks.c): counted
+ * like a submission. */
+VkResult kmt_submit_bind_sparse(VkQueue queue, uint32_t count, const VkBindSparseInfo *pInfo, VkFence fence);
 VKAPI_ATTR VkResult VKAPI_CALL kmt_QueueWaitIdle(VkQueue queue);
 VKAPI_ATTR VkResult VKAPI_CALL kmt_QueuePresentKHR(VkQueue queue, const VkPresentInfoKHR *pInfo);
 VKAPI_ATTR VkResult VKAPI_CALL kmt_DeviceWaitIdle(VkDevice device);

@@ -42,12 +42,20 @@ void kmt_policy_init(struct kmt_policy *policy, const struct kmt_settings *setti
 void kmt_policy_set_budgets(struct kmt_policy *policy, const struct kmt_settings *settings, uint32_t heap_count,
                             const VkDeviceSize *heap_sizes, const VkDeviceSize *driver_budgets);
 
-/* The tracker's hook: memory just became OFFERED (always / random). */
-void kmt_policy_on_offered(void *policy, struct kmt_tracker *tracker, struct kmt_memory *memory);
+/* The tracker's hook for always / random: memory in slot `index` just became
+ * OFFERED. kmt_policy_hook says whether the policy needs it at all (under
+ * never and pressure the tracker makes no per-element call). */
+void kmt_policy_on_offered(void *policy, struct kmt_tracker *tracker, uint32_t index);
+bool kmt_policy_hook(const struct kmt_policy *policy);
 
 /* The pressure policy: discards until every heap is under budget (or nothing
- * offered is left there). Returns how many allocations it discarded. */
+ * offered is left there). The LOW -> NORMAL -> HIGH, oldest-offer-first
+ * order is searched for here, and only for a heap that is over budget and
+ * has offered bytes: the offer path keeps counts, never lists. Returns how
+ * many allocations it discarded. */
 uint32_t kmt_policy_relieve(struct kmt_policy *policy, struct kmt_tracker *tracker);
+/* Whether kmt_policy_relieve could discard anything now (cheap: counts only). */
+bool kmt_policy_over_budget(const struct kmt_policy *policy, const struct kmt_tracker *tracker);
 
 /* The next value of the policy's generator, as a per-mille draw (0..999). */
 uint32_t kmt_policy_draw(struct kmt_policy *policy);

@@ -35,7 +35,7 @@ static struct kmt_test_driver_control g_control = {.lock = PTHREAD_MUTEX_INITIAL
 /* The knob values read from the environment at the last vkCreateInstance:
  * kmt_test_driver_reset() returns the knobs to these. */
 static struct {
-    bool hide_memory_priority, hide_pageable, hide_memory_budget, device_local_only_type;
+    bool hide_memory_priority, hide_pageable, hide_memory_budget, device_local_only_type, opaque_extension;
     uint64_t heap_budget;
 } g_env_knobs;
 
@@ -63,6 +63,7 @@ static void td_read_env_knobs(void) {
     g_env_knobs.hide_pageable = all || (hide && td_list_has(hide, "pageable"));
     g_env_knobs.hide_memory_budget = all || (hide && td_list_has(hide, "budget"));
     g_env_knobs.device_local_only_type = td_env_flag("KMT_TEST_DRIVER_DEVICE_LOCAL_ONLY_TYPE");
+    g_env_knobs.opaque_extension = td_env_flag("KMT_TEST_DRIVER_OPAQUE_EXTENSION");
     const char *mb = getenv("KMT_TEST_DRIVER_BUDGET_MB");
     g_env_knobs.heap_budget = (mb && mb[0]) ? (uint64_t)strtoull(mb, NULL, 10) << 20 : 0;
 }
@@ -72,6 +73,7 @@ static void td_apply_env_knobs(void) {
     g_control.hide_pageable = g_env_knobs.hide_pageable;
     g_control.hide_memory_budget = g_env_knobs.hide_memory_budget;
     g_control.device_local_only_type = g_env_knobs.device_local_only_type;
+    g_control.opaque_extension = g_env_knobs.opaque_extension;
     g_control.heap_budget = g_env_knobs.heap_budget;
 }
 
@@ -397,13 +399,15 @@ static const VkExtensionProperties td_extensions[] = {
     {VK_EXT_MEMORY_PRIORITY_EXTENSION_NAME, 1},
     {VK_EXT_PAGEABLE_DEVICE_LOCAL_MEMORY_EXTENSION_NAME, 1},
     {VK_EXT_MEMORY_BUDGET_EXTENSION_NAME, 1},
+    {"VK_KMT_test_opaque_extension", 1},
 };
 
 static bool td_extension_hidden(uint32_t index) {
     switch (index) {
     case 0: return g_control.hide_memory_priority;
     case 1: return g_control.hide_pageable;
-    default: return g_control.hide_memory_budget;
+    case 2: return g_control.hide_memory_budget;
+    default: return !g_control.opaque_extension;
     }
 }
 
@@ -829,6 +833,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL td_AllocateMemory(VkDevice device, const V
     pthread_mutex_lock(&g_control.lock);
     td_record_priority((uint64_t)*pMemory, priority, KMT_TD_PRIORITY_AT_ALLOCATE);
     td_allocation_add(device, (uint64_t)*pMemory, pInfo->allocationSize);
+    g_control.last_allocated_memory = (uint64_t)*pMemory;
     pthread_mutex_unlock(&g_control.lock);
     return VK_SUCCESS;
 }

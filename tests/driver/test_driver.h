@@ -18,6 +18,9 @@
  *   KMT_TEST_DRIVER_HIDE=all|pageable|budget|priority   (comma list)
  *   KMT_TEST_DRIVER_DEVICE_LOCAL_ONLY_TYPE=1
  *   KMT_TEST_DRIVER_BUDGET_MB=<n>
+ *   KMT_TEST_DRIVER_OPAQUE_EXTENSION=1  advertise VK_KMT_test_opaque_extension, a
+ *       device extension no registry knows (stripped before lavapipe): what an
+ *       extension newer than the layer looks like
  * Knob semantics:
  *  - hide_*: the extension is neither enumerated (NULL or own layer name) nor
  *    its feature reported (set to VK_FALSE); vkCreateDevice naming a hidden
@@ -68,12 +71,15 @@ struct kmt_test_driver_control {
     bool device_local_only_type;  /* expose memory type 1: DEVICE_LOCAL only, heap 0 */
     uint64_t heap_budget;         /* reported heapBudget[0]; 0 = heap size */
     bool lose_device;             /* submits and waits return VK_ERROR_DEVICE_LOST from now on */
+    bool opaque_extension;        /* VK_KMT_test_opaque_extension advertised */
 
     /* records, reset by kmt_test_driver_reset() */
     uint32_t priority_record_count;
     struct kmt_td_priority_record priority_records[KMT_TD_MAX_PRIORITY_RECORDS];
     uint64_t heap_usage;          /* bytes live through vkAllocateMemory/vkFreeMemory */
     uint32_t allocation_count;    /* live allocations */
+    uint64_t last_allocated_memory; /* the VkDeviceMemory the driver made last (the layer's own handles
+                                       differ from it: tests map the two through this) */
 
     /* what the last vkCreateDevice passed down to lavapipe's level */
     uint32_t created_device_count;

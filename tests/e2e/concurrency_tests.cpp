@@ -132,6 +132,10 @@ TEST_P(ConcurrencyStress, EightThreadsKeepEveryAllocationConsistent)
         bool demoted = st.status == VK_ALLOCATION_STATUS_OFFERED_KMT || st.status == VK_ALLOCATION_STATUS_DISCARDED_KMT ||
                        st.status == VK_ALLOCATION_STATUS_DECOMMITTED_KMT;
         EXPECT_EQ(st.driverPriority, demoted ? 0.0f : 0.5f) << "status " << st.status;
+        // A decommit freed the driver's memory: its handle may have been
+        // reused by another allocation since, so its records say nothing.
+        if (st.status == VK_ALLOCATION_STATUS_DECOMMITTED_KMT)
+            continue;
         std::vector<float> recorded = driver_priorities(s, m);
         float last_recorded = recorded.empty() ? 0.5f : recorded.back(); // 0.5 from the allocation
         EXPECT_EQ(last_recorded, st.driverPriority) << "the driver's last priority matches the state";

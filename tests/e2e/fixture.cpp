@@ -353,7 +353,21 @@ VkDeviceMemory VulkanStack::allocate(VkDeviceSize size, uint32_t type_index, con
   EXPECT_EQ(r, VK_SUCCESS) << "vkAllocateMemory(" << size << ", type " << type_index << "): " << string_VkResult(r);
   if (r != VK_SUCCESS) return VK_NULL_HANDLE;
   memories_.push_back(memory);
+  learn_driver_memory(memory);
   return memory;
+}
+
+void VulkanStack::learn_driver_memory(VkDeviceMemory memory) {
+  if (kmt_test_driver_control* c = driver()) {
+    pthread_mutex_lock(&c->lock);
+    driver_memories_[memory] = c->last_allocated_memory;
+    pthread_mutex_unlock(&c->lock);
+  }
+}
+
+uint64_t VulkanStack::driver_memory(VkDeviceMemory memory) const {
+  auto it = driver_memories_.find(memory);
+  return it == driver_memories_.end() ? reinterpret_cast<uint64_t>(memory) : it->second;
 }
 
 VkBuffer VulkanStack::create_buffer(VkDeviceSize size, VkBufferUsageFlags usage) {
@@ -400,6 +414,7 @@ VkDeviceMemory VulkanStack::create_bound_buffer(VkDeviceSize size, VkBuffer* out
   EXPECT_EQ(r, VK_SUCCESS) << "vkAllocateMemory (dedicated buffer): " << string_VkResult(r);
   if (r != VK_SUCCESS) return VK_NULL_HANDLE;
   memories_.push_back(memory);
+  learn_driver_memory(memory);
   r = vkBindBufferMemory(device, buffer, memory, 0);
   EXPECT_EQ(r, VK_SUCCESS) << "vkBindBufferMemory: " << string_VkResult(r);
   if (out_buffer) *out_buffer = buffer;
@@ -452,6 +467,7 @@ VkDeviceMemory VulkanStack::create_bound_image(uint32_t width, uint32_t height, 
   EXPECT_EQ(r, VK_SUCCESS) << "vkAllocateMemory (dedicated image): " << string_VkResult(r);
   if (r != VK_SUCCESS) return VK_NULL_HANDLE;
   memories_.push_back(memory);
+  learn_driver_memory(memory);
   r = vkBindImageMemory(device, image, memory, 0);
   EXPECT_EQ(r, VK_SUCCESS) << "vkBindImageMemory: " << string_VkResult(r);
   if (out_image) *out_image = image;

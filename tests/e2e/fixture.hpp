@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -128,6 +129,15 @@ class VulkanStack {
   // vkDeviceWaitIdle; on success frees what failed submit_and_wait calls kept.
   VkResult wait_idle();
 
+  // The VkDeviceMemory the driver below made for an allocation of this
+  // stack: on a device that enabled VK_KMT_offer_reclaim the app holds the
+  // layer's own handles, and the test driver records the driver's. Known for
+  // allocations made through this fixture and those passed to
+  // learn_driver_memory() right after the test's own vkAllocateMemory
+  // (single-threaded); the app's handle itself without a test driver.
+  uint64_t driver_memory(VkDeviceMemory memory) const;
+  void learn_driver_memory(VkDeviceMemory memory);
+
   void destroy_buffer(VkBuffer buffer);
   void destroy_image(VkImage image);
   void free_memory(VkDeviceMemory memory);
@@ -148,6 +158,7 @@ class VulkanStack {
   std::vector<VkBuffer> buffers_;
   std::vector<VkImage> images_;
   std::vector<VkDeviceMemory> memories_;
+  std::map<VkDeviceMemory, uint64_t> driver_memories_;
   std::vector<VkFence> deferred_fences_;
   std::vector<VkCommandBuffer> deferred_command_buffers_;
   void release_deferred();

@@ -111,12 +111,13 @@ driver_priorities(VulkanStack& s, VkDeviceMemory memory, bool include_allocation
     kmt_test_driver_control* c = s.driver();
     if (!c)
         return out;
+    const uint64_t driver_memory = s.driver_memory(memory);
     pthread_mutex_lock(&c->lock);
     uint32_t n = c->priority_record_count < KMT_TD_MAX_PRIORITY_RECORDS ? c->priority_record_count
                                                                         : KMT_TD_MAX_PRIORITY_RECORDS;
     for (uint32_t i = 0; i < n; i++) {
         const kmt_td_priority_record& r = c->priority_records[i];
-        if (r.memory == reinterpret_cast<uint64_t>(memory) &&
+        if (r.memory == driver_memory &&
             (include_allocation || r.source == KMT_TD_PRIORITY_SET))
             out.push_back(r.priority);
     }

@@ -196,8 +196,10 @@ void
 kmt_leave_pending(struct kmt_tracker *t)
 {
     /* The ring entry stays behind, stale; an empty state empties the ring. */
-    if (--t->pending_count == 0)
+    if (--t->pending_count == 0) {
         t->pending_head = t->pending_tail = 0;
+        t->pending_newest = 0;
+    }
 }
 
 /* Drops stale entries, keeping the order. */
@@ -244,24 +246,24 @@ kmt_reserve_pending(struct kmt_tracker *t, uint32_t count)
     return true;
 }
 
-/* Room was reserved by kmt_reserve_pending. A wait_serial below the newest
- * entry's is raised to it: waiting longer is always safe, and the ring stays
- * in order. */
-static void
+/* Room was reserved by kmt_reserve_pending. A wait_serial below the highest
+ * one queued since the ring was last empty is raised to it: waiting longer
+ * is always safe, and the ring stays in order (the glue's serials only grow,
+ * so this never happens through the layer). */
+static uint64_t
 push_pending(struct kmt_tracker *t, uint32_t index, const struct kmt_memory *m, uint64_t wait_serial)
 {
     uint32_t mask = t->pending_capacity - 1;
-    if (t->pending_tail != t->pending_head) {
-        uint64_t newest = t->pending[(t->pending_tail - 1) & mask].wait_serial;
-        if (wait_serial < newest)
-            wait_serial = newest;
-    }
+    if (wait_serial < t->pending_newest)
+        wait_serial = t->pending_newest;
+    t->pending_newest = wait_serial;
     struct kmt_pending_entry *e = &t->pending[t->pending_tail++ & mask];
     e->wait_serial = wait_serial;
     e->index = index;
     e->generation = m->generation;
     e->offer_order = m->offer_order;
     e->reserved = 0;
+    return wait_serial;
 }
 
 static void become_offered(struct kmt_tracker *t, uint32_t index, struct kmt_memory *m, enum kmt_reason reason);
@@ -487,9 +489,9 @@ offer_one(struct kmt_tracker *t, const struct kmt_ref *ref, uint32_t priority, u
             if (from == VK_ALLOCATION_STATUS_RESIDENT_KMT)
                 t->pending_count++;
             m->status = VK_ALLOCATION_STATUS_OFFER_PENDING_KMT;
-            push_pending(t, ref->index, m, wait_serial);
+            uint64_t waits_for = push_pending(t, ref->index, m, wait_serial);
             if (t->ops.transition) {
-                struct kmt_transition extra = {.wait_serial = wait_serial};
+                struct kmt_transition extra = {.wait_serial = waits_for};
                 kmt_report(t, ref->index, m, from, reason, &extra);
             }
         }

@@ -181,6 +181,7 @@ struct kmt_tracker {
     struct kmt_pending_entry *pending;
     uint32_t pending_head, pending_tail, pending_capacity; /* capacity: a power of two */
     uint32_t pending_count;                      /* memories OFFER_PENDING now */
+    uint64_t pending_newest;                     /* highest wait_serial queued since the ring was last empty */
     uint32_t offered_count[KMT_OFFER_LEVELS];    /* memories OFFERED now, per resolved priority */
     VkDeviceSize offered_bytes[VK_MAX_MEMORY_HEAPS]; /* OFFERED bytes per heap: the policy's candidates */
     uint32_t call_stamp;
@@ -293,8 +294,12 @@ enum kmt_error kmt_reclaim(struct kmt_tracker *t, const struct kmt_handle_list *
                            VkBool32 *discarded, uint64_t fill_completed, bool device_lost,
                            struct kmt_error_info *error, uint64_t *fence_value);
 
-/* OFFER_PENDING memory whose wait_serial <= completed_serial becomes OFFERED.
- * Returns how many did. */
+/* OFFER_PENDING memory whose wait_serial <= completed_serial becomes OFFERED,
+ * in the order the offers were made. An offer queued with a wait_serial
+ * below one queued earlier (and still pending) waits for that one too:
+ * waiting longer is always safe, and the glue's serials only grow. A
+ * re-offer of OFFER_PENDING memory waits for its new wait_serial (0: it
+ * becomes OFFERED at once). Returns how many became OFFERED. */
 uint32_t kmt_promote_pending(struct kmt_tracker *t, uint64_t completed_serial);
 /* The oldest wait_serial still pending (0: none): nothing to promote below it. */
 uint64_t kmt_next_pending_serial(const struct kmt_tracker *t);

@@ -627,9 +627,14 @@ layer_GetInstanceProcAddr(VkInstance instance, const char *name)
         return own;
     /* Device hooks are handed out only through vkGetDeviceProcAddr, to
      * devices that enabled the extension; the loader builds device dispatch
-     * tables from vkGetDeviceProcAddr. */
+     * tables from vkGetDeviceProcAddr -- except VK_EXT_debug_utils' object
+     * commands, which it takes from here for every device (their hooks pass
+     * through for devices that did not enable the extension). */
     struct kmt_instance *inst = kmt_instance_from_handle(instance);
-    return inst ? inst->next.GetInstanceProcAddr(instance, name) : NULL;
+    PFN_vkVoidFunction next = inst ? inst->next.GetInstanceProcAddr(instance, name) : NULL;
+    if (next && (strcmp(name, "vkSetDebugUtilsObjectNameEXT") == 0 || strcmp(name, "vkSetDebugUtilsObjectTagEXT") == 0))
+        return kmt_device_hook(name);
+    return next;
 }
 
 /* ---- exports ------------------------------------------------------------------ */

@@ -38,10 +38,16 @@ object_for_driver(struct kmt_device *d, const char *command, VkObjectType type, 
     return kmt_translate_memory(d, command, "objectHandle", handle);
 }
 
+/* The loader (1.3.239) fills the two VK_EXT_debug_utils object commands of
+ * every device's dispatch table through vkGetInstanceProcAddr, so they reach
+ * the layer for devices that did not enable the extension too: those pass
+ * straight through. */
 VKAPI_ATTR VkResult VKAPI_CALL
 kmt_SetDebugUtilsObjectNameEXT(VkDevice device, const VkDebugUtilsObjectNameInfoEXT *pInfo)
 {
     struct kmt_device *d = kmt_hooked_device(device);
+    if (!d->enabled)
+        return d->next.SetDebugUtilsObjectNameEXT(device, pInfo);
     bool skip;
     VkDebugUtilsObjectNameInfoEXT info = *pInfo;
     info.objectHandle = object_for_driver(d, "vkSetDebugUtilsObjectNameEXT", pInfo->objectType,
@@ -57,6 +63,8 @@ VKAPI_ATTR VkResult VKAPI_CALL
 kmt_SetDebugUtilsObjectTagEXT(VkDevice device, const VkDebugUtilsObjectTagInfoEXT *pInfo)
 {
     struct kmt_device *d = kmt_hooked_device(device);
+    if (!d->enabled)
+        return d->next.SetDebugUtilsObjectTagEXT(device, pInfo);
     bool skip;
     VkDebugUtilsObjectTagInfoEXT info = *pInfo;
     info.objectHandle =

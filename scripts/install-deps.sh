@@ -6,7 +6,7 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
 $SUDO apt-get install -y --no-install-recommends \
-  build-essential cmake pkg-config clang libclang-rt-14-dev valgrind \
+  build-essential cmake pkg-config clang libclang-rt-14-dev valgrind python3 \
   libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-validationlayers-dev vulkan-tools \
   libgtest-dev libbenchmark-dev \
   xvfb xauth vkd3d-demos mesa-utils xdotool

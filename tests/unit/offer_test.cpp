@@ -2,334 +2,26 @@
 //
 // The driver is a kmt_tracker_ops whose callbacks append to a log, so each
 // test asserts the exact sequence of priorities the driver would be given.
+// Allocations are named by small integers, which are their driver handles
+// (tracker_fixture.h); H(name) is the app's handle the tracker returned.
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <map>
-#include <ostream>
 #include <string>
 #include <vector>
 
 #include "offer.h"
+#include "policy.h"
+#include "tracker_fixture.h"
 
 namespace {
 
-constexpr uint32_t LOW = VK_OFFER_PRIORITY_LOW_KMT;
-constexpr uint32_t NORMAL = VK_OFFER_PRIORITY_NORMAL_KMT;
-constexpr uint32_t HIGH = VK_OFFER_PRIORITY_HIGH_KMT;
-constexpr uint32_t AUTO = VK_OFFER_PRIORITY_AUTO_KMT;
-constexpr uint32_t IMMEDIATELY = VK_OFFER_IMMEDIATELY_BIT_KMT;
-constexpr uint32_t DECOMMIT = VK_OFFER_ALLOW_DECOMMIT_BIT_KMT;
+using namespace kmt_test;
 
-constexpr uint8_t RESIDENT = VK_ALLOCATION_STATUS_RESIDENT_KMT;
-constexpr uint8_t PENDING = VK_ALLOCATION_STATUS_OFFER_PENDING_KMT;
-constexpr uint8_t OFFERED = VK_ALLOCATION_STATUS_OFFERED_KMT;
-constexpr uint8_t DISCARDED = VK_ALLOCATION_STATUS_DISCARDED_KMT;
-constexpr uint8_t DECOMMITTED = VK_ALLOCATION_STATUS_DECOMMITTED_KMT;
-
-constexpr VkReclaimResultKMT RES_OK = VK_RECLAIM_RESULT_OK_KMT;
-constexpr VkReclaimResultKMT RES_DISCARDED = VK_RECLAIM_RESULT_DISCARDED_KMT;
-constexpr VkReclaimResultKMT RES_NOT_COMMITTED = VK_RECLAIM_RESULT_NOT_COMMITTED_KMT;
-
-constexpr float kOfferedPriority = 0.0f; // the OFFERED_PRIORITY default
-constexpr VkDeviceSize MiB = 1024 * 1024;
-
-// ---- the recording driver ---------------------------------------------------
-
-struct DriverCall {
-    char kind; // 'P' set_priority, 'F' fill
-    uint64_t memory;
-    float priority;
-    bool operator==(const DriverCall &o) const
-    {
-        return kind == o.kind && memory == o.memory && (kind != 'P' || priority == o.priority);
-    }
-};
-std::ostream &operator<<(std::ostream &os, const DriverCall &c)
-{
-    if (c.kind == 'P')
-        return os << "set_priority(0x" << std::hex << c.memory << std::dec << ", " << c.priority << ")";
-    return os << "fill(0x" << std::hex << c.memory << std::dec << ")";
-}
-DriverCall P(uint64_t memory, float priority) { return {'P', memory, priority}; }
-DriverCall F(uint64_t memory) { return {'F', memory, 0.0f}; }
-using Calls = std::vector<DriverCall>;
-
-struct Driver {
-    Calls calls;
-    std::map<uint64_t, uint64_t> fill_values; // what fill() returns per memory (default 0)
-    std::vector<uint8_t> fill_saw_status;
-
-    static void SetPriority(void *ctx, uint64_t memory, float priority)
-    {
-        static_cast<Driver *>(ctx)->calls.push_back(P(memory, priority));
-    }
-    static uint64_t Fill(void *ctx, const kmt_memory *m)
-    {
-        auto *d = static_cast<Driver *>(ctx);
-        d->calls.push_back(F(m->handle));
-        d->fill_saw_status.push_back(m->status);
-        auto it = d->fill_values.find(m->handle);
-        return it == d->fill_values.end() ? 0 : it->second;
-    }
-};
-
-VkDeviceMemory Mem(uint64_t h) { return reinterpret_cast<VkDeviceMemory>(static_cast<uintptr_t>(h)); }
-VkOfferResourceKMT Buf(uint64_t h) { return {VK_OBJECT_TYPE_BUFFER, h}; }
-VkOfferResourceKMT Img(uint64_t h) { return {VK_OBJECT_TYPE_IMAGE, h}; }
-
-// ---- a snapshot of everything a rejected call must leave alone ---------------
-
-struct MemorySnap {
-    uint8_t status, offer_priority, offer_flags;
-    float app_priority, driver_priority;
-    uint32_t discard_count, resource_count;
-    uint64_t wait_serial, offer_order, serial;
-    VkDeviceSize size;
-    bool operator==(const MemorySnap &o) const
-    {
-        return status == o.status && offer_priority == o.offer_priority && offer_flags == o.offer_flags &&
-               app_priority == o.app_priority && driver_priority == o.driver_priority &&
-               discard_count == o.discard_count && resource_count == o.resource_count &&
-               wait_serial == o.wait_serial && offer_order == o.offer_order && serial == o.serial && size == o.size;
-    }
-};
-std::ostream &operator<<(std::ostream &os, const MemorySnap &s)
-{
-    return os << "{status " << int(s.status) << ", offer " << int(s.offer_priority) << "/" << int(s.offer_flags)
-              << ", app " << s.app_priority << ", driver " << s.driver_priority << ", discards " << s.discard_count
-              << ", resources " << s.resource_count << ", wait " << s.wait_serial << ", order " << s.offer_order
-              << "}";
-}
-
-struct Snapshot {
-    std::map<uint64_t, MemorySnap> memories;
-    std::map<uint64_t, uint64_t> resources; // resource -> memory
-    std::vector<std::vector<uint64_t>> lists; // pending, offered LOW, NORMAL, HIGH in order
-    std::vector<VkDeviceSize> heap_usage;
-    kmt_counters counters;
-    size_t driver_calls;
-    uint64_t next_offer_order;
-};
-
-std::vector<uint64_t> ListHandles(const kmt_list &l)
-{
-    std::vector<uint64_t> v;
-    for (const kmt_memory *m = l.head; m; m = m->next)
-        v.push_back(m->handle);
-    return v;
-}
-
-// ---- the fixture ------------------------------------------------------------
-
-class OfferStateMachine : public ::testing::Test {
-  protected:
-    void SetUp() override { Init(true); }
-    void TearDown() override
-    {
-        CheckInvariants();
-        kmt_tracker_finish(&t);
-    }
-
-    void Init(bool pageable, float offered_priority = kOfferedPriority)
-    {
-        kmt_tracker_config config{};
-        config.pageable = pageable;
-        config.offered_priority = offered_priority;
-        kmt_tracker_ops ops{};
-        ops.ctx = &driver;
-        ops.set_priority = &Driver::SetPriority;
-        ops.fill = &Driver::Fill;
-        ASSERT_TRUE(kmt_tracker_init(&t, &config, &ops, nullptr));
-    }
-    void Reinit(bool pageable, float offered_priority = kOfferedPriority)
-    {
-        kmt_tracker_finish(&t);
-        driver = Driver{};
-        Init(pageable, offered_priority);
-    }
-
-    // Lists hold exactly the memories in their state, are well linked and
-    // pending is in wait_serial order; heap_usage is the payload-holding bytes.
-    void CheckInvariants()
-    {
-        std::map<uint8_t, uint32_t> in_state;
-        VkDeviceSize usage[VK_MAX_MEMORY_HEAPS] = {};
-        for (uint32_t i = 0; i <= t.memories.mask; i++) {
-            if (!t.memories.keys[i])
-                continue;
-            const auto *m = static_cast<const kmt_memory *>(t.memories.values[i]);
-            EXPECT_EQ(m->handle, t.memories.keys[i]);
-            if (m->status == OFFERED)
-                in_state[static_cast<uint8_t>(10 + m->offer_priority)]++;
-            else
-                in_state[m->status]++;
-            if (m->status != DISCARDED && m->status != DECOMMITTED)
-                usage[m->heap_index] += m->size;
-        }
-        for (uint32_t h = 0; h < VK_MAX_MEMORY_HEAPS; h++)
-            EXPECT_EQ(t.heap_usage[h], usage[h]) << "heap " << h;
-        auto check_list = [&](const kmt_list &l, uint8_t status, uint8_t priority, const char *name) {
-            uint32_t n = 0;
-            const kmt_memory *prev = nullptr;
-            for (const kmt_memory *m = l.head; m; m = m->next, n++) {
-                EXPECT_EQ(m->prev, prev) << name;
-                EXPECT_EQ(m->status, status) << name;
-                if (priority) {
-                    EXPECT_EQ(m->offer_priority, priority) << name;
-                }
-                if (status == PENDING && prev) {
-                    EXPECT_LE(prev->wait_serial, m->wait_serial) << name << " out of wait_serial order";
-                }
-                EXPECT_EQ(kmt_find_memory(&t, m->handle), m) << name << " holds a freed record";
-                prev = m;
-            }
-            EXPECT_EQ(l.tail, prev) << name;
-            EXPECT_EQ(l.count, n) << name;
-            return n;
-        };
-        EXPECT_EQ(check_list(t.pending, PENDING, 0, "pending"), in_state[PENDING]);
-        const char *names[] = {"offered LOW", "offered NORMAL", "offered HIGH"};
-        for (uint8_t p = 0; p < KMT_OFFER_LEVELS; p++)
-            EXPECT_EQ(check_list(t.offered[p], OFFERED, static_cast<uint8_t>(p + 1), names[p]),
-                      in_state[static_cast<uint8_t>(10 + p + 1)]);
-    }
-
-    // -- setup helpers
-    void Track(uint64_t memory, VkDeviceSize size = MiB, float app_priority = 0.5f, uint32_t heap = 0,
-               bool host_visible = false)
-    {
-        ASSERT_TRUE(kmt_track_memory(&t, memory, size, 0, heap, host_visible, app_priority));
-    }
-    void Bind(uint64_t resource, uint64_t memory, VkObjectType type = VK_OBJECT_TYPE_BUFFER)
-    {
-        ASSERT_TRUE(kmt_track_binding(&t, type, resource, memory));
-    }
-    kmt_memory *M(uint64_t memory)
-    {
-        kmt_memory *m = kmt_find_memory(&t, memory);
-        EXPECT_NE(m, nullptr) << "memory 0x" << std::hex << memory << " is not tracked";
-        return m;
-    }
-    uint8_t Status(uint64_t memory)
-    {
-        kmt_memory *m = M(memory);
-        return m ? m->status : 0xff;
-    }
-
-    // -- calls
-    kmt_error Offer(const std::vector<uint64_t> &memories, uint32_t priority = LOW, uint32_t flags = IMMEDIATELY,
-                    uint64_t wait_serial = 0)
-    {
-        mem_args.clear();
-        for (uint64_t h : memories)
-            mem_args.push_back(Mem(h));
-        list = {static_cast<uint32_t>(mem_args.size()), mem_args.data(), nullptr};
-        return CallOffer(priority, flags, wait_serial);
-    }
-    kmt_error OfferResources(const std::vector<VkOfferResourceKMT> &resources, uint32_t priority = LOW,
-                             uint32_t flags = IMMEDIATELY, uint64_t wait_serial = 0)
-    {
-        res_args = resources;
-        list = {static_cast<uint32_t>(res_args.size()), nullptr, res_args.data()};
-        return CallOffer(priority, flags, wait_serial);
-    }
-    kmt_error CallOffer(uint32_t priority, uint32_t flags, uint64_t wait_serial)
-    {
-        error = {};
-        error.code = static_cast<kmt_error>(-1);
-        reoffered = 0xdead;
-        return kmt_offer(&t, &list, priority, flags, wait_serial, &error, &reoffered);
-    }
-
-    kmt_error Reclaim(const std::vector<uint64_t> &memories, uint64_t fill_completed = 0, bool device_lost = false)
-    {
-        mem_args.clear();
-        for (uint64_t h : memories)
-            mem_args.push_back(Mem(h));
-        list = {static_cast<uint32_t>(mem_args.size()), mem_args.data(), nullptr};
-        return CallReclaim(fill_completed, device_lost);
-    }
-    kmt_error ReclaimResources(const std::vector<VkOfferResourceKMT> &resources, uint64_t fill_completed = 0,
-                               bool device_lost = false)
-    {
-        res_args = resources;
-        list = {static_cast<uint32_t>(res_args.size()), nullptr, res_args.data()};
-        return CallReclaim(fill_completed, device_lost);
-    }
-    kmt_error CallReclaim(uint64_t fill_completed, bool device_lost)
-    {
-        // Sentinels: a rejected call must not write any output.
-        results.assign(list.count ? list.count : 1, static_cast<VkReclaimResultKMT>(0x7777));
-        discarded.assign(list.count ? list.count : 1, 0x5555);
-        fence = 0xfeedu;
-        error = {};
-        error.code = static_cast<kmt_error>(-1);
-        return kmt_reclaim(&t, &list, results.data(), discarded.data(), fill_completed, device_lost, &error, &fence);
-    }
-
-    Snapshot Snap()
-    {
-        Snapshot s;
-        for (uint32_t i = 0; i <= t.memories.mask; i++) {
-            if (!t.memories.keys[i])
-                continue;
-            const auto *m = static_cast<const kmt_memory *>(t.memories.values[i]);
-            s.memories[m->handle] = {m->status,        m->offer_priority, m->offer_flags,    m->app_priority,
-                                     m->driver_priority, m->discard_count,  m->resource_count, m->wait_serial,
-                                     m->offer_order,   m->serial,         m->size};
-        }
-        for (uint32_t i = 0; i <= t.resources.mask; i++) {
-            if (!t.resources.keys[i])
-                continue;
-            const auto *r = static_cast<const kmt_resource *>(t.resources.values[i]);
-            s.resources[r->handle] = r->memory;
-        }
-        s.lists.push_back(ListHandles(t.pending));
-        for (const auto &l : t.offered)
-            s.lists.push_back(ListHandles(l));
-        s.heap_usage.assign(t.heap_usage, t.heap_usage + VK_MAX_MEMORY_HEAPS);
-        s.counters = t.counters;
-        s.driver_calls = driver.calls.size();
-        s.next_offer_order = t.next_offer_order;
-        return s;
-    }
-    void ExpectUnchangedExceptRejection(const Snapshot &before)
-    {
-        Snapshot after = Snap();
-        EXPECT_EQ(after.memories, before.memories);
-        EXPECT_EQ(after.resources, before.resources);
-        EXPECT_EQ(after.lists, before.lists);
-        EXPECT_EQ(after.heap_usage, before.heap_usage);
-        EXPECT_EQ(after.driver_calls, before.driver_calls) << "the driver was called by a rejected call";
-        EXPECT_EQ(after.next_offer_order, before.next_offer_order);
-        kmt_counters expected = before.counters;
-        expected.rejected_calls++;
-        EXPECT_EQ(std::memcmp(&after.counters, &expected, sizeof(expected)), 0)
-            << "counters other than rejected_calls changed";
-        EXPECT_EQ(after.counters.rejected_calls, before.counters.rejected_calls + 1);
-    }
-
-    std::string Message(const char *command)
-    {
-        char buffer[512];
-        kmt_format_error(&error, command, &list, buffer, sizeof(buffer));
-        return buffer;
-    }
-
-    Driver driver;
-    kmt_tracker t{};
-    std::vector<VkDeviceMemory> mem_args;
-    std::vector<VkOfferResourceKMT> res_args;
-    kmt_handle_list list{};
-    kmt_error_info error{};
-    uint32_t reoffered = 0;
-    std::vector<VkReclaimResultKMT> results;
-    std::vector<VkBool32> discarded;
-    uint64_t fence = 0;
-};
+using OfferStateMachine = TrackerTest;
 
 // ---- RESIDENT -> OFFER_PENDING -> OFFERED -------------------------------------
 
@@ -337,12 +29,17 @@ TEST_F(OfferStateMachine, TrackedMemoryStartsResidentWithTheAppPriority)
 {
     Track(0x10, 3 * MiB, 0.75f, 1, true);
     kmt_memory *m = M(0x10);
+    ASSERT_NE(m, nullptr);
+    EXPECT_NE(H(0x10), 0x10u) << "the app gets the layer's own handle, not the driver's";
+    EXPECT_EQ(m->driver, 0x10u);
+    EXPECT_EQ(kmt_driver_memory(&t, H(0x10)), 0x10u);
     EXPECT_EQ(m->status, RESIDENT);
     EXPECT_EQ(m->offer_priority, 0);
-    EXPECT_EQ(m->app_priority, 0.75f);
-    EXPECT_EQ(m->driver_priority, 0.75f);
-    EXPECT_EQ(m->heap_index, 1);
-    EXPECT_TRUE(m->host_visible);
+    EXPECT_EQ(Cold(0x10)->app_priority, 0.75f);
+    EXPECT_EQ(Cold(0x10)->driver_priority, 0.75f);
+    EXPECT_EQ(m->type_index, 1);
+    EXPECT_EQ(kmt_heap_of(&t, m), 1u);
+    EXPECT_TRUE(m->bits & KMT_MEM_HOST_VISIBLE);
     EXPECT_EQ(t.heap_usage[1], 3 * MiB);
     EXPECT_TRUE(driver.calls.empty());
 }
@@ -355,12 +52,13 @@ TEST_F(OfferStateMachine, OfferImmediatelyMakesMemoryOfferedAndDemotesIt)
     EXPECT_EQ(reoffered, 0u);
     EXPECT_EQ(Status(0x10), OFFERED);
     EXPECT_EQ(M(0x10)->offer_priority, NORMAL);
-    EXPECT_EQ(M(0x10)->offer_flags, IMMEDIATELY);
+    EXPECT_EQ(Flags(0x10), IMMEDIATELY);
     EXPECT_EQ(driver.calls, Calls({P(0x10, kOfferedPriority)}));
-    EXPECT_EQ(ListHandles(t.offered[NORMAL - 1]), std::vector<uint64_t>{0x10});
+    EXPECT_EQ(Offered(NORMAL), std::vector<uint64_t>{0x10});
     EXPECT_EQ(t.counters.offers, 1u);
     EXPECT_EQ(t.counters.bytes_offered, MiB);
     EXPECT_EQ(t.heap_usage[0], MiB) << "offered memory still holds its payload";
+    EXPECT_TRUE(Pending().empty()) << "IMMEDIATELY ignores the wait serial";
 }
 
 TEST_F(OfferStateMachine, OfferWithNothingPendingMakesMemoryOfferedAtOnce)
@@ -376,10 +74,10 @@ TEST_F(OfferStateMachine, OfferWithAWaitSerialLeavesMemoryPendingAndItsPriorityA
     Track(0x10);
     EXPECT_EQ(Offer({0x10}, HIGH, 0, 7), KMT_OK);
     EXPECT_EQ(Status(0x10), PENDING);
-    EXPECT_EQ(M(0x10)->wait_serial, 7u);
+    EXPECT_EQ(PendingSerials(), (std::vector<std::pair<uint64_t, uint64_t>>{{0x10, 7}}));
+    EXPECT_EQ(kmt_next_pending_serial(&t), 7u);
     EXPECT_EQ(M(0x10)->offer_priority, HIGH);
     EXPECT_TRUE(driver.calls.empty());
-    EXPECT_EQ(ListHandles(t.pending), std::vector<uint64_t>{0x10});
     EXPECT_EQ(t.counters.offers, 1u);
 }
 
@@ -391,6 +89,7 @@ TEST_F(OfferStateMachine, PromotePendingOffersWhatHasCompletedInOfferOrder)
     ASSERT_EQ(Offer({0xa}, LOW, 0, 5), KMT_OK);
     ASSERT_EQ(Offer({0xb}, LOW, 0, 7), KMT_OK);
     ASSERT_EQ(Offer({0xc}, LOW, 0, 9), KMT_OK);
+    EXPECT_EQ(Pending(), std::vector<uint64_t>({0xa, 0xb, 0xc}));
     EXPECT_EQ(kmt_promote_pending(&t, 4), 0u);
     EXPECT_TRUE(driver.calls.empty());
     EXPECT_EQ(kmt_promote_pending(&t, 7), 2u) << "wait_serial <= completed: 5 and 7";
@@ -398,27 +97,126 @@ TEST_F(OfferStateMachine, PromotePendingOffersWhatHasCompletedInOfferOrder)
     EXPECT_EQ(Status(0xa), OFFERED);
     EXPECT_EQ(Status(0xb), OFFERED);
     EXPECT_EQ(Status(0xc), PENDING);
-    EXPECT_EQ(ListHandles(t.offered[0]), std::vector<uint64_t>({0xa, 0xb}));
+    EXPECT_EQ(kmt_next_pending_serial(&t), 9u);
+    EXPECT_EQ(Offered(LOW), std::vector<uint64_t>({0xa, 0xb}));
     EXPECT_EQ(kmt_promote_pending(&t, 8), 0u);
     EXPECT_EQ(kmt_promote_pending(&t, UINT64_MAX), 1u);
     EXPECT_EQ(Status(0xc), OFFERED);
-    EXPECT_EQ(t.pending.count, 0u);
+    EXPECT_EQ(t.pending_count, 0u);
+    EXPECT_EQ(kmt_next_pending_serial(&t), 0u);
     EXPECT_EQ(kmt_promote_pending(&t, UINT64_MAX), 0u);
     EXPECT_EQ(driver.calls.size(), 3u);
 }
 
-// The header promises "OFFER_PENDING memory whose wait_serial <=
-// completed_serial becomes OFFERED", but the pending list is appended in call
-// order and promotion stops at the first entry not yet complete.
+// Behaviour change (issue 12): deferred offers wait in a FIFO ring, so an
+// offer queued with a LOWER wait_serial than an earlier, still pending offer
+// now waits for the earlier one too. Waiting longer is always safe (the
+// memory only becomes OFFERED later than it could), and the glue's serials
+// only grow, so through the layer this never happens. Round 1 promoted 0xb at
+// serial 5 here.
 TEST_F(OfferStateMachine, PromotePendingHonoursWaitSerialsOfferedOutOfOrder)
 {
     Track(0xa);
     Track(0xb);
     ASSERT_EQ(Offer({0xa}, LOW, 0, 9), KMT_OK);
     ASSERT_EQ(Offer({0xb}, LOW, 0, 5), KMT_OK);
+    EXPECT_EQ(PendingSerials(), (std::vector<std::pair<uint64_t, uint64_t>>{{0xa, 9}, {0xb, 9}}))
+        << "0xb's serial is raised to the newest queued";
+    EXPECT_EQ(kmt_promote_pending(&t, 5), 0u) << "0xb waits behind 0xa";
+    EXPECT_EQ(Status(0xb), PENDING);
+    EXPECT_EQ(Status(0xa), PENDING);
+    EXPECT_EQ(kmt_promote_pending(&t, 9), 2u);
+    EXPECT_EQ(Status(0xa), OFFERED);
+    EXPECT_EQ(Status(0xb), OFFERED);
+    EXPECT_EQ(driver.calls, Calls({P(0xa, kOfferedPriority), P(0xb, kOfferedPriority)})) << "in offer order";
+}
+
+// Once the ring is empty the raise is forgotten: a later, lower serial is
+// honoured again.
+TEST_F(OfferStateMachine, AnEmptiedRingForgetsTheHighestSerialQueued)
+{
+    Track(0xa);
+    Track(0xb);
+    ASSERT_EQ(Offer({0xa}, LOW, 0, 9), KMT_OK);
+    ASSERT_EQ(Reclaim({0xa}), KMT_OK);
+    ASSERT_EQ(Offer({0xb}, LOW, 0, 5), KMT_OK);
+    EXPECT_EQ(PendingSerials(), (std::vector<std::pair<uint64_t, uint64_t>>{{0xb, 5}}));
     EXPECT_EQ(kmt_promote_pending(&t, 5), 1u);
     EXPECT_EQ(Status(0xb), OFFERED);
-    EXPECT_EQ(Status(0xa), PENDING);
+}
+
+// A ring entry left behind by memory that left OFFER_PENDING (reclaimed,
+// freed, its slot reused) is skipped, never promotes the wrong allocation.
+TEST_F(OfferStateMachine, StaleRingEntriesAreSkipped)
+{
+    Track(0xa);
+    Track(0xb);
+    Track(0xc);
+    ASSERT_EQ(Offer({0xa}, LOW, 0, 3), KMT_OK);
+    ASSERT_EQ(Offer({0xb}, LOW, 0, 4), KMT_OK);
+    ASSERT_EQ(Offer({0xc}, LOW, 0, 6), KMT_OK);
+    ASSERT_EQ(Reclaim({0xa}), KMT_OK);
+    const uint32_t b_slot = Idx(0xb);
+    Free(0xb);
+    Track(0xd); // the freed slot again (LIFO), a new generation
+    EXPECT_EQ(Idx(0xd), b_slot);
+    EXPECT_EQ(Pending(), std::vector<uint64_t>({0xc}));
+    EXPECT_EQ(kmt_promote_pending(&t, 5), 0u) << "0xa's and 0xb's entries are stale";
+    EXPECT_EQ(Status(0xa), RESIDENT);
+    EXPECT_EQ(Status(0xd), RESIDENT);
+    EXPECT_EQ(kmt_promote_pending(&t, 6), 1u);
+    EXPECT_EQ(Status(0xc), OFFERED);
+    EXPECT_EQ(driver.calls, Calls({P(0xc, kOfferedPriority)}));
+}
+
+// More deferred offers than the ring's first capacity (64): it grows and
+// keeps the order.
+TEST_F(OfferStateMachine, ThePendingRingGrowsKeepingTheOrder)
+{
+    for (uint64_t h = 1; h <= 200; h++)
+        Track(h);
+    for (uint64_t h = 1; h <= 200; h++)
+        ASSERT_EQ(Offer({h}, LOW, 0, h), KMT_OK);
+    EXPECT_GE(t.pending_capacity, 200u);
+    EXPECT_EQ(kmt_promote_pending(&t, 150), 150u);
+    for (uint64_t h = 1; h <= 200; h++)
+        EXPECT_EQ(Status(h), h <= 150 ? OFFERED : PENDING) << h;
+    EXPECT_EQ(kmt_promote_pending(&t, UINT64_MAX), 50u);
+    ASSERT_EQ(driver.calls.size(), 200u);
+    for (uint64_t h = 1; h <= 200; h++)
+        EXPECT_EQ(driver.calls[h - 1], P(h, kOfferedPriority));
+}
+
+// The ring is a power-of-two circular buffer: after promotions free its
+// front, new entries wrap to its start. When it is full again, making room
+// must keep every live entry (SUSPECTED CORE BUG, disabled until fixed:
+// compact_pending in layer/offer.c copies entries down to index 0 in place,
+// reading slot (head + k) & mask and writing slot k; once the ring has
+// wrapped, the entries at slots 0.. are logically the newest and get
+// overwritten by the oldest before they are read. Here the first compaction
+// copies 0x0b..0x14 over 0x41..0x4a: those ten offers vanish from the ring
+// and stay OFFER_PENDING forever, pending_count never reaching 0.
+// renumber_offers calls the same compaction.)
+TEST_F(OfferStateMachine, DISABLED_AFullWrappedPendingRingKeepsEveryEntryWhenItMakesRoom)
+{
+    for (uint64_t h = 1; h <= 75; h++)
+        Track(h);
+    for (uint64_t h = 1; h <= 64; h++) // fills the first ring (64 entries)
+        ASSERT_EQ(Offer({h}, LOW, 0, h), KMT_OK);
+    ASSERT_EQ(t.pending_capacity, 64u);
+    ASSERT_EQ(kmt_promote_pending(&t, 10), 10u); // frees its first 10 entries
+    for (uint64_t h = 65; h <= 74; h++)          // these wrap to slots 0..9
+        ASSERT_EQ(Offer({h}, LOW, 0, h), KMT_OK);
+    ASSERT_EQ(t.pending_capacity, 64u) << "the ring was full but not grown yet";
+    ASSERT_EQ(Offer({75}, LOW, 0, 75), KMT_OK); // needs room: compaction, then growth
+    std::vector<uint64_t> expected;
+    for (uint64_t h = 11; h <= 75; h++)
+        expected.push_back(h);
+    EXPECT_EQ(Pending(), expected);
+    EXPECT_EQ(kmt_promote_pending(&t, UINT64_MAX), 65u);
+    for (uint64_t h = 1; h <= 75; h++)
+        EXPECT_EQ(Status(h), OFFERED) << h;
+    EXPECT_EQ(t.pending_count, 0u);
 }
 
 // ---- reclaim -----------------------------------------------------------------
@@ -446,7 +244,8 @@ TEST_F(OfferStateMachine, ReclaimingPendingMemoryReturnsOkWithoutPriorityCalls)
     EXPECT_EQ(fence, 0u);
     EXPECT_EQ(Status(0x10), RESIDENT);
     EXPECT_EQ(M(0x10)->offer_priority, 0);
-    EXPECT_EQ(t.pending.count, 0u);
+    EXPECT_EQ(t.pending_count, 0u);
+    EXPECT_TRUE(Pending().empty());
     EXPECT_TRUE(driver.calls.empty()) << "the driver never saw the demotion, so nothing to restore";
     EXPECT_EQ(kmt_promote_pending(&t, UINT64_MAX), 0u) << "a reclaimed offer is not promoted later";
     EXPECT_EQ(Status(0x10), RESIDENT);
@@ -461,47 +260,54 @@ TEST_F(OfferStateMachine, ReclaimingOfferedMemoryRestoresTheAppPriority)
     EXPECT_EQ(fence, 0u);
     EXPECT_EQ(Status(0x10), RESIDENT);
     EXPECT_EQ(M(0x10)->offer_priority, 0);
-    EXPECT_EQ(M(0x10)->offer_flags, 0);
-    EXPECT_EQ(M(0x10)->driver_priority, 0.8f);
+    EXPECT_EQ(Flags(0x10), 0u);
+    EXPECT_EQ(Cold(0x10)->driver_priority, 0.8f);
     EXPECT_EQ(driver.calls, Calls({P(0x10, kOfferedPriority), P(0x10, 0.8f)}));
-    EXPECT_EQ(t.offered[0].count, 0u);
+    EXPECT_EQ(t.offered_count[0], 0u);
+    EXPECT_EQ(t.offered_bytes[0], 0u);
 }
 
+// kmt_set_app_priority returns the driver handle to forward the app's call
+// with, or 0 (nothing to forward: demoted now, applied at reclaim).
 TEST_F(OfferStateMachine, AppPrioritySetWhileOfferedIsRememberedAndRestoredOnReclaim)
 {
     Track(0x10, MiB, 0.5f);
     ASSERT_EQ(Offer({0x10}), KMT_OK);
-    EXPECT_FALSE(kmt_set_app_priority(&t, 0x10, 0.9f)) << "the driver must not get it while demoted";
-    EXPECT_EQ(M(0x10)->app_priority, 0.9f);
-    EXPECT_EQ(M(0x10)->driver_priority, kOfferedPriority);
+    EXPECT_EQ(kmt_set_app_priority(&t, H(0x10), 0.9f), 0u) << "the driver must not get it while demoted";
+    EXPECT_EQ(Cold(0x10)->app_priority, 0.9f);
+    EXPECT_EQ(Cold(0x10)->driver_priority, kOfferedPriority);
     ASSERT_EQ(Reclaim({0x10}), KMT_OK);
     EXPECT_EQ(driver.calls, Calls({P(0x10, kOfferedPriority), P(0x10, 0.9f)}));
-    EXPECT_EQ(M(0x10)->driver_priority, 0.9f);
+    EXPECT_EQ(Cold(0x10)->driver_priority, 0.9f);
 }
 
 TEST_F(OfferStateMachine, AppPrioritySetWhileDiscardedIsRememberedToo)
 {
     Track(0x10, MiB, 0.5f);
     ASSERT_EQ(Offer({0x10}), KMT_OK);
-    kmt_discard(&t, M(0x10));
-    EXPECT_FALSE(kmt_set_app_priority(&t, 0x10, 0.3f));
+    ASSERT_TRUE(Discard(0x10));
+    EXPECT_EQ(kmt_set_app_priority(&t, H(0x10), 0.3f), 0u);
     ASSERT_EQ(Reclaim({0x10}), KMT_OK);
     EXPECT_EQ(driver.calls, Calls({P(0x10, kOfferedPriority), F(0x10), P(0x10, 0.3f)}));
 }
 
+// Behaviour change (issue 12): an unknown handle used to be passed through
+// (true); the app now holds the layer's own handles, so an unknown one has no
+// driver handle to forward: 0.
 TEST_F(OfferStateMachine, AppPrioritySetWhileResidentOrPendingGoesToTheDriverAtOnce)
 {
     Track(0x10, MiB, 0.5f);
-    EXPECT_TRUE(kmt_set_app_priority(&t, 0x10, 0.7f));
-    EXPECT_EQ(M(0x10)->driver_priority, 0.7f);
+    EXPECT_EQ(kmt_set_app_priority(&t, H(0x10), 0.7f), 0x10u) << "forwarded with the driver's handle";
+    EXPECT_EQ(Cold(0x10)->driver_priority, 0.7f);
     ASSERT_EQ(Offer({0x10}, LOW, 0, 5), KMT_OK);
-    EXPECT_TRUE(kmt_set_app_priority(&t, 0x10, 0.6f)) << "pending memory is not demoted yet";
-    EXPECT_EQ(M(0x10)->driver_priority, 0.6f);
+    EXPECT_EQ(kmt_set_app_priority(&t, H(0x10), 0.6f), 0x10u) << "pending memory is not demoted yet";
+    EXPECT_EQ(Cold(0x10)->driver_priority, 0.6f);
     EXPECT_TRUE(driver.calls.empty()) << "the glue forwards the app's own call, not the tracker";
     ASSERT_EQ(kmt_promote_pending(&t, 5), 1u);
     ASSERT_EQ(Reclaim({0x10}), KMT_OK);
     EXPECT_EQ(driver.calls, Calls({P(0x10, kOfferedPriority), P(0x10, 0.6f)}));
-    EXPECT_TRUE(kmt_set_app_priority(&t, 0xdead, 0.1f)) << "untracked memory: pass it through";
+    EXPECT_EQ(kmt_set_app_priority(&t, 0xdead, 0.1f), 0u) << "unknown handle: nothing to forward";
+    EXPECT_EQ(kmt_set_app_priority(&t, 0x10, 0.1f), 0u) << "the driver's handle is not the app's";
 }
 
 // ---- re-offer -------------------------------------------------------------------
@@ -512,20 +318,20 @@ TEST_F(OfferStateMachine, ReofferingOfferedMemoryReprioritisesAndCountsIt)
     Track(0xb);
     Track(0xc);
     ASSERT_EQ(Offer({0xa, 0xb, 0xc}, LOW), KMT_OK);
-    EXPECT_EQ(ListHandles(t.offered[0]), std::vector<uint64_t>({0xa, 0xb, 0xc}));
+    EXPECT_EQ(Offered(LOW), std::vector<uint64_t>({0xa, 0xb, 0xc}));
     const size_t calls = driver.calls.size();
 
     EXPECT_EQ(Offer({0xa}, LOW), KMT_OK);
     EXPECT_EQ(reoffered, 1u);
-    EXPECT_EQ(ListHandles(t.offered[0]), std::vector<uint64_t>({0xb, 0xc, 0xa})) << "a new offer is the newest";
+    EXPECT_EQ(Offered(LOW), std::vector<uint64_t>({0xb, 0xc, 0xa})) << "a new offer is the newest";
 
     EXPECT_EQ(Offer({0xb, 0x0c}, HIGH, DECOMMIT), KMT_OK);
     EXPECT_EQ(reoffered, 2u);
     EXPECT_EQ(Status(0xb), OFFERED) << "re-offering never re-pends offered memory";
     EXPECT_EQ(M(0xb)->offer_priority, HIGH);
-    EXPECT_EQ(M(0xb)->offer_flags, DECOMMIT);
-    EXPECT_EQ(ListHandles(t.offered[0]), std::vector<uint64_t>({0xa}));
-    EXPECT_EQ(ListHandles(t.offered[2]), std::vector<uint64_t>({0xb, 0xc}));
+    EXPECT_EQ(Flags(0xb), DECOMMIT);
+    EXPECT_EQ(Offered(LOW), std::vector<uint64_t>({0xa}));
+    EXPECT_EQ(Offered(HIGH), std::vector<uint64_t>({0xb, 0xc}));
 
     EXPECT_EQ(driver.calls.size(), calls) << "already demoted: no priority call";
     EXPECT_EQ(t.counters.offers, 6u);
@@ -535,6 +341,10 @@ TEST_F(OfferStateMachine, ReofferingOfferedMemoryReprioritisesAndCountsIt)
     EXPECT_GT(M(0xb)->offer_order, M(0xa)->offer_order);
 }
 
+// Behaviour change (issue 12): a re-offer of OFFER_PENDING memory without
+// IMMEDIATELY waits for the NEW wait_serial -- the ring is FIFO, so that
+// covers the old offer's work as well as the new one's (round 1 kept the old
+// serial). IMMEDIATELY still offers it at once.
 TEST_F(OfferStateMachine, ReofferingPendingMemoryCountsAndImmediatelyOffersItNow)
 {
     Track(0x10);
@@ -543,24 +353,62 @@ TEST_F(OfferStateMachine, ReofferingPendingMemoryCountsAndImmediatelyOffersItNow
     EXPECT_EQ(reoffered, 1u);
     EXPECT_EQ(Status(0x10), PENDING);
     EXPECT_EQ(M(0x10)->offer_priority, NORMAL);
+    EXPECT_EQ(PendingSerials(), (std::vector<std::pair<uint64_t, uint64_t>>{{0x10, 8}}))
+        << "one live entry: the new offer's";
+    EXPECT_EQ(t.pending_count, 1u);
+    EXPECT_EQ(kmt_promote_pending(&t, 5), 0u) << "the new work (serial 8) may still use it";
+    EXPECT_EQ(Status(0x10), PENDING);
     EXPECT_TRUE(driver.calls.empty());
     EXPECT_EQ(Offer({0x10}, NORMAL, IMMEDIATELY), KMT_OK);
     EXPECT_EQ(reoffered, 1u);
     EXPECT_EQ(Status(0x10), OFFERED);
-    EXPECT_EQ(t.pending.count, 0u);
+    EXPECT_EQ(t.pending_count, 0u);
     EXPECT_EQ(driver.calls, Calls({P(0x10, kOfferedPriority)}));
     EXPECT_EQ(t.counters.reoffers, 2u);
+    EXPECT_EQ(kmt_promote_pending(&t, UINT64_MAX), 0u) << "the old entries are stale";
+}
+
+// Behaviour change (issue 12): a re-offer with a lower wait_serial than the
+// pending offer's waits for both (the old serial, which the FIFO raises it
+// to).
+TEST_F(OfferStateMachine, ReofferingPendingMemoryWithALowerSerialWaitsForBoth)
+{
+    Track(0x10);
+    ASSERT_EQ(Offer({0x10}, LOW, 0, 9), KMT_OK);
+    ASSERT_EQ(Offer({0x10}, HIGH, 0, 5), KMT_OK);
+    EXPECT_EQ(PendingSerials(), (std::vector<std::pair<uint64_t, uint64_t>>{{0x10, 9}}));
+    EXPECT_EQ(kmt_promote_pending(&t, 5), 0u);
+    EXPECT_EQ(Status(0x10), PENDING);
+    EXPECT_EQ(kmt_promote_pending(&t, 9), 1u);
+    EXPECT_EQ(Status(0x10), OFFERED);
+    EXPECT_EQ(M(0x10)->offer_priority, HIGH);
+}
+
+// Behaviour change (issue 12): wait_serial 0 says every earlier submission is
+// done -- which covers what the pending offer waited for -- so a re-offer of
+// OFFER_PENDING memory with serial 0 makes it OFFERED at once.
+TEST_F(OfferStateMachine, ReofferingPendingMemoryWithSerialZeroOffersItAtOnce)
+{
+    Track(0x10);
+    ASSERT_EQ(Offer({0x10}, LOW, 0, 5), KMT_OK);
+    EXPECT_EQ(Offer({0x10}, NORMAL, 0, 0), KMT_OK);
+    EXPECT_EQ(reoffered, 1u);
+    EXPECT_EQ(Status(0x10), OFFERED);
+    EXPECT_EQ(t.pending_count, 0u);
+    EXPECT_EQ(driver.calls, Calls({P(0x10, kOfferedPriority)}));
+    EXPECT_EQ(kmt_promote_pending(&t, UINT64_MAX), 0u);
 }
 
 TEST_F(OfferStateMachine, ReofferingDiscardedMemoryKeepsItDiscarded)
 {
     Track(0x10);
     ASSERT_EQ(Offer({0x10}), KMT_OK);
-    kmt_discard(&t, M(0x10));
+    ASSERT_TRUE(Discard(0x10));
     EXPECT_EQ(Offer({0x10}, HIGH, DECOMMIT), KMT_OK);
     EXPECT_EQ(reoffered, 1u);
     EXPECT_EQ(Status(0x10), DISCARDED);
     EXPECT_EQ(M(0x10)->offer_priority, HIGH);
+    EXPECT_FALSE(Discard(0x10)) << "nothing left to discard or decommit";
     ASSERT_EQ(Reclaim({0x10}), KMT_OK);
     EXPECT_EQ(results[0], RES_DISCARDED) << "the discard is still reported";
 }
@@ -593,11 +441,11 @@ TEST_F(OfferStateMachine, AutoOfferIsStoredAndReportedResolved)
     EXPECT_EQ(M(0xb)->offer_priority, NORMAL);
     EXPECT_EQ(M(0xc)->offer_priority, HIGH);
     VkAllocationStateKMT state{};
-    kmt_fill_state(&t, M(0xc), &state);
+    kmt_fill_state(&t, Idx(0xc), &state);
     EXPECT_EQ(state.offerPriority, VK_OFFER_PRIORITY_HIGH_KMT);
-    EXPECT_EQ(ListHandles(t.offered[0]), std::vector<uint64_t>{0xa});
-    EXPECT_EQ(ListHandles(t.offered[1]), std::vector<uint64_t>{0xb});
-    EXPECT_EQ(ListHandles(t.offered[2]), std::vector<uint64_t>{0xc});
+    EXPECT_EQ(Offered(LOW), std::vector<uint64_t>{0xa});
+    EXPECT_EQ(Offered(NORMAL), std::vector<uint64_t>{0xb});
+    EXPECT_EQ(Offered(HIGH), std::vector<uint64_t>{0xc});
 }
 
 TEST_F(OfferStateMachine, PriorityOutsideOneToFourIsRejected)
@@ -636,7 +484,7 @@ TEST_F(OfferStateMachine, UnknownFlagBitsAreRejected)
 TEST_F(OfferStateMachine, CountZeroIsRejected)
 {
     Track(0x10);
-    VkDeviceMemory mem = Mem(0x10);
+    VkDeviceMemory mem = Mem(H(0x10));
     list = {0, &mem, nullptr};
     Snapshot before = Snap();
     EXPECT_EQ(CallOffer(LOW, IMMEDIATELY, 0), KMT_ERROR_COUNT_ZERO);
@@ -651,7 +499,7 @@ TEST_F(OfferStateMachine, BothOrNeitherHandleArrayIsRejected)
 {
     Track(0x10);
     Bind(0x20, 0x10);
-    VkDeviceMemory mem = Mem(0x10);
+    VkDeviceMemory mem = Mem(H(0x10));
     VkOfferResourceKMT res = Buf(0x20);
     const kmt_handle_list bad[] = {{1, &mem, &res}, {1, nullptr, nullptr}};
     for (const auto &b : bad) {
@@ -689,6 +537,45 @@ TEST_F(OfferStateMachine, UnknownMemoryIsRejectedAtItsIndex)
     ExpectUnchangedExceptRejection(before);
 }
 
+// The app's handles are the layer's: the driver's handle, a freed handle, a
+// handle of the same slot with another generation, another device's handle
+// and 0 are all unknown memory.
+TEST_F(OfferStateMachine, DriverFreedStaleAndForeignHandlesAreUnknownMemory)
+{
+    Track(0xa);
+    Track(0xb);
+    const uint64_t freed = H(0xb);
+    Free(0xb);
+    Track(0xc); // reuses 0xb's slot with a new generation
+    ASSERT_EQ(static_cast<uint32_t>(H(0xc)), static_cast<uint32_t>(freed)) << "the same slot";
+
+    kmt_tracker other{};
+    kmt_tracker_config config{};
+    config.salt = kSalt + 1;
+    ASSERT_TRUE(kmt_tracker_init(&other, &config, nullptr, nullptr));
+    const uint64_t foreign = kmt_track_memory(&other, 0xa, MiB, 0, 0, 0.5f);
+    ASSERT_NE(foreign, 0u);
+    ASSERT_EQ(static_cast<uint32_t>(foreign), static_cast<uint32_t>(H(0xa))) << "the same slot index";
+
+    const uint64_t other_generation = H(0xa) ^ (uint64_t{0x40} << 32);
+    for (uint64_t bad : {uint64_t{0xa}, freed, other_generation, foreign, uint64_t{0}}) {
+        SCOPED_TRACE(Hex(bad));
+        VkDeviceMemory mems[] = {Mem(H(0xa)), Mem(bad)};
+        list = {2, mems, nullptr};
+        Snapshot before = Snap();
+        EXPECT_EQ(CallOffer(LOW, IMMEDIATELY, 0), KMT_ERROR_UNKNOWN_MEMORY);
+        EXPECT_EQ(error.index, 1u);
+        EXPECT_EQ(error.handle, bad);
+        ExpectUnchangedExceptRejection(before);
+        before = Snap();
+        EXPECT_EQ(CallReclaim(0, false), KMT_ERROR_UNKNOWN_MEMORY);
+        ExpectUnchangedExceptRejection(before);
+        EXPECT_EQ(kmt_find_memory(&t, bad, nullptr), nullptr);
+        EXPECT_EQ(kmt_driver_memory(&t, bad), 0u);
+    }
+    kmt_tracker_finish(&other);
+}
+
 TEST_F(OfferStateMachine, DuplicateMemoryIsRejectedAtItsSecondListing)
 {
     Track(0xa);
@@ -696,7 +583,7 @@ TEST_F(OfferStateMachine, DuplicateMemoryIsRejectedAtItsSecondListing)
     Snapshot before = Snap();
     EXPECT_EQ(Offer({0xa, 0xb, 0xa}), KMT_ERROR_DUPLICATE);
     EXPECT_EQ(error.index, 2u);
-    EXPECT_EQ(error.handle, 0xau);
+    EXPECT_EQ(error.handle, H(0xa));
     ExpectUnchangedExceptRejection(before);
     EXPECT_NE(Message("vkOfferAllocationsKMT").find("pMemories[2]"), std::string::npos);
 
@@ -738,10 +625,10 @@ TEST_F(OfferStateMachine, TwoResourcesOfOneMemoryInOneCallOfferTheMemoryOnce)
     EXPECT_EQ(t.counters.offers, 1u);
     EXPECT_EQ(t.counters.bytes_offered, 2 * MiB);
     EXPECT_EQ(driver.calls, Calls({P(0x10, kOfferedPriority)}));
-    EXPECT_EQ(t.offered[0].count, 1u);
-    EXPECT_EQ(kmt_resource_memory(&t, 0x20), M(0x10));
+    EXPECT_EQ(t.offered_count[0], 1u);
+    EXPECT_EQ(kmt_resource_memory(&t, 0x20), H(0x10)) << "resources name their memory by the app's handle";
 
-    kmt_discard(&t, M(0x10));
+    ASSERT_TRUE(Discard(0x10));
     EXPECT_EQ(ReclaimResources({Img(0x21), Buf(0x20)}), KMT_OK);
     EXPECT_EQ(results[0], RES_DISCARDED) << "both resources report the memory's outcome";
     EXPECT_EQ(results[1], RES_DISCARDED);
@@ -754,7 +641,7 @@ TEST_F(OfferStateMachine, ResourceWithAnObjectTypeOtherThanBufferOrImageIsReject
     Track(0x10);
     Bind(0x20, 0x10);
     Snapshot before = Snap();
-    EXPECT_EQ(OfferResources({Buf(0x20), {VK_OBJECT_TYPE_DEVICE_MEMORY, 0x10}}), KMT_ERROR_RESOURCE_TYPE);
+    EXPECT_EQ(OfferResources({Buf(0x20), {VK_OBJECT_TYPE_DEVICE_MEMORY, H(0x10)}}), KMT_ERROR_RESOURCE_TYPE);
     EXPECT_EQ(error.index, 1u);
     EXPECT_EQ(error.other, static_cast<uint64_t>(VK_OBJECT_TYPE_DEVICE_MEMORY));
     ExpectUnchangedExceptRejection(before);
@@ -792,9 +679,11 @@ TEST_F(OfferStateMachine, UnknownResourceIsRejected)
     before = Snap();
     EXPECT_EQ(ReclaimResources({Buf(0xbeef)}), KMT_ERROR_UNKNOWN_RESOURCE);
     ExpectUnchangedExceptRejection(before);
-    // Binding to untracked memory tracks nothing.
-    EXPECT_TRUE(kmt_track_binding(&t, VK_OBJECT_TYPE_BUFFER, 0x30, 0x999));
-    EXPECT_EQ(kmt_resource_memory(&t, 0x30), nullptr);
+    // Binding to untracked memory tracks nothing, and gives its reservation back.
+    ASSERT_TRUE(kmt_reserve_bindings(&t, 1));
+    kmt_track_binding(&t, VK_OBJECT_TYPE_BUFFER, 0x30, 0x999);
+    EXPECT_EQ(t.reserved_count, 0u);
+    EXPECT_EQ(kmt_resource_memory(&t, 0x30), 0u);
     before = Snap();
     EXPECT_EQ(OfferResources({Buf(0x30)}), KMT_ERROR_UNKNOWN_RESOURCE);
     ExpectUnchangedExceptRejection(before);
@@ -806,51 +695,72 @@ TEST_F(OfferStateMachine, ResourceWhoseMemoryWasFreedIsRejected)
     Track(0x11);
     Bind(0x20, 0x10);
     Bind(0x21, 0x11);
-    kmt_untrack_memory(&t, 0x10);
-    EXPECT_EQ(kmt_resource_memory(&t, 0x20), nullptr);
+    EXPECT_EQ(Free(0x10), 0x10u) << "the glue frees the driver's memory";
+    EXPECT_EQ(kmt_resource_memory(&t, 0x20), 0u);
     Snapshot before = Snap();
     EXPECT_EQ(OfferResources({Buf(0x21), Buf(0x20)}), KMT_ERROR_RESOURCE_MEMORY_FREED);
     EXPECT_EQ(error.index, 1u);
     EXPECT_EQ(error.handle, 0x20u);
-    EXPECT_EQ(error.other, 0x10u);
+    EXPECT_EQ(error.other, H(0x10)) << "the app's (now stale) handle of the freed memory";
     ExpectUnchangedExceptRejection(before);
     std::string msg = Message("vkOfferAllocationsKMT");
     EXPECT_NE(msg.find("pResources[1]"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(Hex(H(0x10))), std::string::npos) << msg;
     before = Snap();
     EXPECT_EQ(ReclaimResources({Buf(0x20)}), KMT_ERROR_RESOURCE_MEMORY_FREED);
     ExpectUnchangedExceptRejection(before);
 }
 
+// The driver may hand out a freed driver handle again; the app's handle of
+// the new allocation is a new one (the freed slot with a new generation), so
+// old resources do not alias it.
 TEST_F(OfferStateMachine, NewAllocationReusingAFreedHandleIsNotAliasedByOldResources)
 {
     Track(0x10);
     Bind(0x20, 0x10);
-    const uint64_t old_serial = M(0x10)->serial;
-    kmt_untrack_memory(&t, 0x10);
+    const uint64_t old_handle = H(0x10);
+    Free(0x10);
     Track(0x10); // the driver hands out the same handle again
-    EXPECT_NE(M(0x10)->serial, old_serial);
-    EXPECT_EQ(M(0x10)->resource_count, 0u);
-    EXPECT_EQ(kmt_resource_memory(&t, 0x20), nullptr) << "the old buffer must not alias the new memory";
+    EXPECT_NE(H(0x10), old_handle);
+    EXPECT_EQ(static_cast<uint32_t>(H(0x10)), static_cast<uint32_t>(old_handle)) << "the slot is reused (LIFO)";
+    EXPECT_EQ(kmt_find_memory(&t, old_handle, nullptr), nullptr);
+    EXPECT_EQ(Cold(0x10)->resource_count, 0u);
+    EXPECT_EQ(kmt_resource_memory(&t, 0x20), 0u) << "the old buffer must not alias the new memory";
 
     Snapshot before = Snap();
     EXPECT_EQ(OfferResources({Buf(0x20)}), KMT_ERROR_RESOURCE_MEMORY_FREED);
     ExpectUnchangedExceptRejection(before);
 
     Bind(0x21, 0x10);
-    EXPECT_EQ(M(0x10)->resource_count, 1u);
+    EXPECT_EQ(Cold(0x10)->resource_count, 1u);
     kmt_untrack_resource(&t, 0x20); // the stale buffer is destroyed
-    EXPECT_EQ(M(0x10)->resource_count, 1u) << "destroying the stale buffer must not touch the new memory";
+    EXPECT_EQ(Cold(0x10)->resource_count, 1u) << "destroying the stale buffer must not touch the new memory";
     EXPECT_EQ(OfferResources({Buf(0x21)}), KMT_OK) << "the shared-memory rule sees only the real resource";
     EXPECT_EQ(Status(0x10), OFFERED);
 }
 
+// Behaviour change (issue 12): round 1 keyed records by the driver's handle,
+// so tracking a live handle again replaced its record (a free the layer had
+// missed). Records are now slots: tracking the same driver handle twice makes
+// two independent allocations with two app handles, and neither disturbs the
+// other.
 TEST_F(OfferStateMachine, TrackingALiveHandleAgainReplacesItsRecord)
 {
     Track(0x10, 4 * MiB);
+    const uint64_t first = H(0x10);
     ASSERT_EQ(Offer({0x10}), KMT_OK);
-    Track(0x10, MiB); // a free the layer missed
+    Track(0x10, MiB);
+    const uint64_t second = H(0x10);
+    EXPECT_NE(first, second);
+    ASSERT_NE(kmt_find_memory(&t, first, nullptr), nullptr);
+    EXPECT_EQ(kmt_find_memory(&t, first, nullptr)->status, OFFERED);
     EXPECT_EQ(Status(0x10), RESIDENT);
-    EXPECT_EQ(t.offered[0].count, 0u);
+    EXPECT_EQ(t.offered_count[0], 1u);
+    EXPECT_EQ(t.heap_usage[0], 5 * MiB);
+    uint64_t driver_memory = 0;
+    EXPECT_TRUE(kmt_untrack_memory(&t, first, &driver_memory));
+    EXPECT_EQ(driver_memory, 0x10u);
+    EXPECT_EQ(t.offered_count[0], 0u);
     EXPECT_EQ(t.heap_usage[0], MiB);
 }
 
@@ -859,11 +769,11 @@ TEST_F(OfferStateMachine, MappedMemoryOfferIsRejected)
     Track(0xa);
     Track(0xb);
     Bind(0x20, 0xb);
-    M(0xb)->mapped = true;
+    M(0xb)->bits |= KMT_MEM_MAPPED;
     Snapshot before = Snap();
     EXPECT_EQ(Offer({0xa, 0xb}), KMT_ERROR_MAPPED);
     EXPECT_EQ(error.index, 1u);
-    EXPECT_EQ(error.other, 0xbu);
+    EXPECT_EQ(error.other, H(0xb));
     ExpectUnchangedExceptRejection(before);
     std::string msg = Message("vkOfferAllocationsKMT");
     EXPECT_NE(msg.find("pMemories[1]"), std::string::npos) << msg;
@@ -874,7 +784,7 @@ TEST_F(OfferStateMachine, MappedMemoryOfferIsRejected)
     ExpectUnchangedExceptRejection(before);
     EXPECT_NE(Message("vkOfferAllocationsKMT").find("pResources[0].objectHandle"), std::string::npos);
 
-    M(0xb)->mapped = false;
+    M(0xb)->bits &= static_cast<uint8_t>(~KMT_MEM_MAPPED);
     EXPECT_EQ(Offer({0xa, 0xb}), KMT_OK);
 }
 
@@ -883,7 +793,7 @@ TEST_F(OfferStateMachine, DecommittedMemoryOfferIsRejected)
     Track(0xa);
     Track(0xb);
     ASSERT_EQ(Offer({0xb}, LOW, IMMEDIATELY | DECOMMIT), KMT_OK);
-    kmt_discard(&t, M(0xb));
+    ASSERT_TRUE(Discard(0xb));
     ASSERT_EQ(Status(0xb), DECOMMITTED);
     Snapshot before = Snap();
     EXPECT_EQ(Offer({0xa, 0xb}), KMT_ERROR_DECOMMITTED);
@@ -906,11 +816,11 @@ TEST_F(OfferStateMachine, ResourceOfferMustListEveryResourceBoundToItsMemory)
     EXPECT_EQ(OfferResources({Buf(0x30), Buf(0x20), Img(0x21)}), KMT_ERROR_SHARED_MEMORY);
     EXPECT_EQ(error.index, 1u) << "the first listed resource of the shared memory";
     EXPECT_EQ(error.handle, 0x20u);
-    EXPECT_EQ(error.other, 0x10u);
+    EXPECT_EQ(error.other, H(0x10));
     ExpectUnchangedExceptRejection(before);
     std::string msg = Message("vkOfferAllocationsKMT");
     EXPECT_NE(msg.find("pResources[1]"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("0x10"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(Hex(H(0x10))), std::string::npos) << msg;
 
     // All three together, or the memory itself, are fine.
     EXPECT_EQ(OfferResources({Buf(0x22), Buf(0x30), Buf(0x20), Img(0x21)}), KMT_OK);
@@ -946,14 +856,14 @@ TEST_F(OfferStateMachine, RejectedCallsChangeNothingAndNameTheFirstOffendingInde
     Bind(0x71, 0x7);
     Bind(0x80, 0x8, VK_OBJECT_TYPE_IMAGE);
     Bind(0x90, 0x9);
-    kmt_untrack_memory(&t, 0x9);
+    Free(0x9);
     ASSERT_EQ(Offer({0x2}, NORMAL), KMT_OK);
     ASSERT_EQ(Offer({0x3}, HIGH, 0, 11), KMT_OK);
     ASSERT_EQ(Offer({0x4, 0x5}, LOW, IMMEDIATELY | DECOMMIT), KMT_OK);
     ASSERT_EQ(Offer({0x4}, LOW), KMT_OK); // without DECOMMIT: discarded, not decommitted
-    kmt_discard(&t, M(0x4));
-    kmt_discard(&t, M(0x5));
-    M(0x6)->mapped = true;
+    ASSERT_TRUE(Discard(0x4));
+    ASSERT_TRUE(Discard(0x5));
+    M(0x6)->bits |= KMT_MEM_MAPPED;
     ASSERT_EQ(Status(0x4), DISCARDED);
     ASSERT_EQ(Status(0x5), DECOMMITTED);
 
@@ -963,13 +873,14 @@ TEST_F(OfferStateMachine, RejectedCallsChangeNothingAndNameTheFirstOffendingInde
         std::vector<uint64_t> memories;
         std::vector<VkOfferResourceKMT> resources;
         kmt_error code;
-        uint32_t index;
+        uint32_t index = 0;
         const char *text; // in the message
     };
     const Case cases[] = {
         {"offer unknown then duplicate", true, {0x1, 0x2, 0x3, 0x4, 0xdead, 0x1}, {}, KMT_ERROR_UNKNOWN_MEMORY, 4,
          "pMemories[4]"},
         {"offer duplicate then unknown", true, {0x1, 0x2, 0x1, 0xdead}, {}, KMT_ERROR_DUPLICATE, 2, "pMemories[2]"},
+        {"offer freed memory", true, {0x1, 0x9}, {}, KMT_ERROR_UNKNOWN_MEMORY, 1, "pMemories[1]"},
         {"offer mapped then decommitted", true, {0x3, 0x2, 0x6, 0x5}, {}, KMT_ERROR_MAPPED, 2, "pMemories[2]"},
         {"offer decommitted then mapped", true, {0x4, 0x5, 0x6}, {}, KMT_ERROR_DECOMMITTED, 1, "pMemories[1]"},
         {"offer freed-memory resource", true, {}, {Img(0x80), Buf(0x90), Buf(0xbad)}, KMT_ERROR_RESOURCE_MEMORY_FREED,
@@ -1024,9 +935,13 @@ TEST_F(OfferStateMachine, RejectedCallsChangeNothingAndNameTheFirstOffendingInde
               std::vector<VkReclaimResultKMT>({RES_OK, RES_OK, RES_OK, RES_DISCARDED, RES_NOT_COMMITTED}));
 }
 
-// DESIGN.md: "a message names the first offending element". The shared-memory
-// rule is checked in a second pass, so an earlier element that breaks it
-// loses to a later element that breaks a per-element rule.
+// Behaviour change (issue 12, deliberate per layer/validate.c): resolution
+// stops at the first element that is not valid, and the shared-memory rule
+// is judged only once every element resolved. So an element that breaks a
+// per-element rule (here element 1: mapped) is named even though an earlier
+// element (0: its memory also backs 0x21, not listed) breaks the
+// shared-memory rule. Round 1 named element 0 (SHARED_MEMORY), DESIGN.md's
+// "the first offending element"; see the report to the lead.
 TEST_F(OfferStateMachine, SharedMemoryViolationBeforeAMappedElementIsTheOneNamed)
 {
     Track(0x10);
@@ -1034,9 +949,37 @@ TEST_F(OfferStateMachine, SharedMemoryViolationBeforeAMappedElementIsTheOneNamed
     Bind(0x20, 0x10);
     Bind(0x21, 0x10);
     Bind(0x30, 0x11);
-    M(0x11)->mapped = true;
+    M(0x11)->bits |= KMT_MEM_MAPPED;
+    Snapshot before = Snap();
+    EXPECT_EQ(OfferResources({Buf(0x20), Buf(0x30)}), KMT_ERROR_MAPPED);
+    EXPECT_EQ(error.index, 1u);
+    ExpectUnchangedExceptRejection(before);
+    // Without the mapped element the shared-memory rule names element 0.
+    M(0x11)->bits &= static_cast<uint8_t>(~KMT_MEM_MAPPED);
+    before = Snap();
     EXPECT_EQ(OfferResources({Buf(0x20), Buf(0x30)}), KMT_ERROR_SHARED_MEMORY);
     EXPECT_EQ(error.index, 0u);
+    ExpectUnchangedExceptRejection(before);
+}
+
+// Behaviour change (issue 12): validation stops at the first element it
+// cannot resolve -- a huge allocationCount with a short array reaches its
+// first bad element instead of reading (or allocating) past it -- so an
+// earlier element's shared-memory violation is not judged.
+TEST_F(OfferStateMachine, ValidationStopsAtTheFirstUnresolvableElement)
+{
+    Track(0x10);
+    Bind(0x20, 0x10);
+    Bind(0x21, 0x10);
+    Snapshot before = Snap();
+    EXPECT_EQ(OfferResources({Buf(0x20), Buf(0xbad), Buf(0x21)}), KMT_ERROR_UNKNOWN_RESOURCE);
+    EXPECT_EQ(error.index, 1u);
+    ExpectUnchangedExceptRejection(before);
+    before = Snap();
+    EXPECT_EQ(OfferResources({Buf(0x20), Buf(0xbad)}), KMT_ERROR_UNKNOWN_RESOURCE)
+        << "element 0 breaks the shared-memory rule, but element 1 stops validation first";
+    EXPECT_EQ(error.index, 1u);
+    ExpectUnchangedExceptRejection(before);
 }
 
 TEST_F(OfferStateMachine, ErrorIdsAreStableAndDistinct)
@@ -1072,10 +1015,11 @@ TEST_F(OfferStateMachine, AFailedFillLeavesTheMemoryOfferedAndReclaimReportsOk)
     Track(0x7);
     ASSERT_EQ(Offer({0x7}), KMT_OK);
     driver.fill_values[0x7] = KMT_FILL_FAILED;
-    kmt_discard(&t, M(0x7));
+    EXPECT_FALSE(Discard(0x7));
     EXPECT_EQ(Status(0x7), OFFERED) << "a discard is only reported once the contents are really replaced";
     EXPECT_EQ(t.counters.discards, 0u);
-    EXPECT_EQ(M(0x7)->discard_count, 0u);
+    EXPECT_EQ(Cold(0x7)->discard_count, 0u);
+    EXPECT_EQ(t.offered_bytes[0], MiB);
     ASSERT_EQ(Reclaim({0x7}), KMT_OK);
     EXPECT_EQ(results[0], RES_OK);
 }
@@ -1084,33 +1028,40 @@ TEST_F(OfferStateMachine, DiscardOnlyActsOnOfferedMemory)
 {
     Track(0x1);
     Track(0x2);
-    Track(0x3);
+    Track(0x3, 2 * MiB, 0.5f, 3, true);
     ASSERT_EQ(Offer({0x2}, LOW, 0, 5), KMT_OK);
     ASSERT_EQ(Offer({0x3}), KMT_OK);
     driver.calls.clear();
-    for (uint64_t h : {0x1, 0x2})
-        kmt_discard(&t, M(h));
+    EXPECT_FALSE(Discard(0x1));
+    EXPECT_FALSE(Discard(0x2));
     EXPECT_EQ(Status(0x1), RESIDENT);
     EXPECT_EQ(Status(0x2), PENDING) << "a pending offer's earlier GPU work may still use it";
     EXPECT_TRUE(driver.calls.empty()) << "no fill for memory that was not discarded";
-    kmt_discard(&t, M(0x3));
+    EXPECT_TRUE(Discard(0x3));
     EXPECT_EQ(Status(0x3), DISCARDED);
-    kmt_discard(&t, M(0x3)); // again: no-op
+    EXPECT_FALSE(Discard(0x3)); // again: no-op
     EXPECT_EQ(driver.calls, Calls({F(0x3)}));
     // The fill runs before the state changes: a failed fill changes nothing.
     EXPECT_EQ(driver.fill_saw_status, std::vector<uint8_t>{OFFERED});
-    EXPECT_EQ(M(0x3)->discard_count, 1u);
+    // The fill is asked for with the driver's handle and what it needs to know.
+    ASSERT_EQ(driver.fill_requests.size(), 1u);
+    EXPECT_EQ(driver.fill_requests[0].driver, 0x3u);
+    EXPECT_EQ(driver.fill_requests[0].size, 2 * MiB);
+    EXPECT_EQ(driver.fill_requests[0].type_index, 3u);
+    EXPECT_TRUE(driver.fill_requests[0].host_visible);
+    EXPECT_FALSE(driver.fill_requests[0].dedicated);
+    EXPECT_EQ(Cold(0x3)->discard_count, 1u);
     EXPECT_EQ(t.counters.discards, 1u);
     EXPECT_EQ(t.counters.decommits, 0u);
-    EXPECT_EQ(t.counters.bytes_discarded, MiB);
-    EXPECT_EQ(t.offered[0].count, 0u);
+    EXPECT_EQ(t.counters.bytes_discarded, 2 * MiB);
+    EXPECT_EQ(t.offered_count[0], 0u);
 }
 
 TEST_F(OfferStateMachine, DiscardedMemoryReportsDiscardedExactlyOnceThenOk)
 {
     Track(0x10, MiB, 0.6f);
     ASSERT_EQ(Offer({0x10}), KMT_OK);
-    kmt_discard(&t, M(0x10));
+    ASSERT_TRUE(Discard(0x10));
     EXPECT_EQ(Reclaim({0x10}), KMT_OK);
     EXPECT_EQ(results[0], RES_DISCARDED);
     EXPECT_EQ(discarded[0], VK_TRUE);
@@ -1122,21 +1073,24 @@ TEST_F(OfferStateMachine, DiscardedMemoryReportsDiscardedExactlyOnceThenOk)
     ASSERT_EQ(Offer({0x10}), KMT_OK);
     EXPECT_EQ(Reclaim({0x10}), KMT_OK);
     EXPECT_EQ(results[0], RES_OK);
-    EXPECT_EQ(M(0x10)->discard_count, 1u);
+    EXPECT_EQ(Cold(0x10)->discard_count, 1u);
     EXPECT_EQ(driver.calls, Calls({P(0x10, kOfferedPriority), F(0x10), P(0x10, 0.6f), P(0x10, kOfferedPriority),
                                    P(0x10, 0.6f)}));
 }
 
+// Decommit is real (issue 12): the driver's memory is freed at once through
+// ops.decommit; the app's handle stays valid until vkFreeMemory.
 TEST_F(OfferStateMachine, AllowDecommitMakesDiscardDecommitAndReclaimReportsNotCommittedForever)
 {
     Track(0x10, 2 * MiB, 0.6f);
     ASSERT_EQ(Offer({0x10}, NORMAL, IMMEDIATELY | DECOMMIT), KMT_OK);
-    kmt_discard(&t, M(0x10));
+    ASSERT_TRUE(Discard(0x10));
     EXPECT_EQ(Status(0x10), DECOMMITTED);
     EXPECT_EQ(t.counters.decommits, 1u);
     EXPECT_EQ(t.counters.discards, 0u);
     EXPECT_EQ(t.counters.bytes_discarded, 2 * MiB);
-    EXPECT_EQ(M(0x10)->discard_count, 1u);
+    EXPECT_EQ(Cold(0x10)->discard_count, 1u);
+    EXPECT_EQ(M(0x10)->driver, 0u);
     for (int i = 0; i < 3; i++) {
         EXPECT_EQ(Reclaim({0x10}), KMT_OK);
         EXPECT_EQ(results[0], RES_NOT_COMMITTED) << "reclaim " << i;
@@ -1144,10 +1098,11 @@ TEST_F(OfferStateMachine, AllowDecommitMakesDiscardDecommitAndReclaimReportsNotC
         EXPECT_EQ(fence, 0u);
         EXPECT_EQ(Status(0x10), DECOMMITTED);
     }
-    EXPECT_EQ(driver.calls, Calls({P(0x10, kOfferedPriority)})) << "no fill, no restore for decommitted memory";
+    EXPECT_EQ(driver.calls, Calls({P(0x10, kOfferedPriority), D(H(0x10), 0x10)}))
+        << "no fill, no restore for decommitted memory; the driver's memory freed once";
     EXPECT_EQ(t.heap_usage[0], 0u);
-    EXPECT_FALSE(kmt_set_app_priority(&t, 0x10, 0.9f));
-    kmt_untrack_memory(&t, 0x10);
+    EXPECT_EQ(kmt_set_app_priority(&t, H(0x10), 0.9f), 0u);
+    EXPECT_EQ(Free(0x10), 0u) << "nothing left for the glue to free";
     EXPECT_EQ(t.heap_usage[0], 0u) << "freeing decommitted memory gives nothing back twice";
 }
 
@@ -1159,8 +1114,8 @@ TEST_F(OfferStateMachine, DiscardedOutputIsTrueForDiscardedAndNotCommittedOnly)
     Track(0x4);
     ASSERT_EQ(Offer({0x1, 0x2}), KMT_OK);
     ASSERT_EQ(Offer({0x3}, LOW, IMMEDIATELY | DECOMMIT), KMT_OK);
-    kmt_discard(&t, M(0x2));
-    kmt_discard(&t, M(0x3));
+    ASSERT_TRUE(Discard(0x2));
+    ASSERT_TRUE(Discard(0x3));
     EXPECT_EQ(Reclaim({0x1, 0x2, 0x3, 0x4}), KMT_OK);
     EXPECT_EQ(results, std::vector<VkReclaimResultKMT>({RES_OK, RES_DISCARDED, RES_NOT_COMMITTED, RES_OK}));
     EXPECT_EQ(discarded, std::vector<VkBool32>({VK_FALSE, VK_TRUE, VK_TRUE, VK_FALSE}));
@@ -1171,21 +1126,21 @@ TEST_F(OfferStateMachine, ResultsAndDiscardedMayBeNull)
     Track(0x1);
     Track(0x2);
     ASSERT_EQ(Offer({0x1, 0x2}), KMT_OK);
-    kmt_discard(&t, M(0x2));
-    VkDeviceMemory mems[] = {Mem(0x1), Mem(0x2)};
+    ASSERT_TRUE(Discard(0x2));
+    VkDeviceMemory mems[] = {Mem(H(0x1)), Mem(H(0x2))};
     kmt_handle_list l{2, mems, nullptr};
     EXPECT_EQ(kmt_reclaim(&t, &l, nullptr, nullptr, 0, false, nullptr, nullptr), KMT_OK);
     EXPECT_EQ(Status(0x1), RESIDENT);
     EXPECT_EQ(Status(0x2), RESIDENT);
     // Either one alone works too.
     ASSERT_EQ(Offer({0x1, 0x2}), KMT_OK);
-    kmt_discard(&t, M(0x1));
+    ASSERT_TRUE(Discard(0x1));
     VkBool32 d[2] = {7, 7};
     EXPECT_EQ(kmt_reclaim(&t, &l, nullptr, d, 0, false, nullptr, nullptr), KMT_OK);
     EXPECT_EQ(d[0], VK_TRUE);
     EXPECT_EQ(d[1], VK_FALSE);
     ASSERT_EQ(Offer({0x1, 0x2}), KMT_OK);
-    kmt_discard(&t, M(0x2));
+    ASSERT_TRUE(Discard(0x2));
     VkReclaimResultKMT r[2] = {};
     EXPECT_EQ(kmt_reclaim(&t, &l, r, nullptr, 0, false, nullptr, nullptr), KMT_OK);
     EXPECT_EQ(r[0], RES_OK);
@@ -1207,16 +1162,14 @@ TEST_F(OfferStateMachine, DeviceLostReportsEveryResultDiscardedAndLeavesStatesAl
     driver.fill_values[0x2] = 9;
     ASSERT_EQ(Offer({0x1}, LOW, 0, 5), KMT_OK);
     ASSERT_EQ(Offer({0x2, 0x3}), KMT_OK);
-    kmt_discard(&t, M(0x2));
+    ASSERT_TRUE(Discard(0x2));
     Snapshot before = Snap();
     EXPECT_EQ(Reclaim({0x1, 0x2, 0x3, 0x4}, 0, /*device_lost*/ true), KMT_OK);
     EXPECT_EQ(results, std::vector<VkReclaimResultKMT>(4, RES_DISCARDED));
     EXPECT_EQ(discarded, std::vector<VkBool32>(4, VK_TRUE));
     EXPECT_EQ(fence, 0u) << "nothing to wait for on a lost device";
     Snapshot after = Snap();
-    EXPECT_EQ(after.memories, before.memories);
-    EXPECT_EQ(after.lists, before.lists);
-    EXPECT_EQ(after.driver_calls, before.driver_calls);
+    ExpectSameState(before, after);
     EXPECT_EQ(after.counters.reclaims, before.counters.reclaims);
     EXPECT_EQ(ReclaimResources({Buf(0x40)}, 0, true), KMT_OK);
     EXPECT_EQ(results[0], RES_DISCARDED);
@@ -1233,8 +1186,8 @@ TEST_F(OfferStateMachine, FenceValueIsTheHighestFillValueAboveFillCompleted)
     auto discard_all = [&]() {
         ASSERT_EQ(Offer({0x1, 0x2, 0x3, 0x4}), KMT_OK);
         for (uint64_t h : {0x1, 0x2, 0x3, 0x4})
-            kmt_discard(&t, M(h));
-        EXPECT_EQ(M(0x2)->fill_value, 9u);
+            ASSERT_TRUE(Discard(h));
+        EXPECT_EQ(Cold(0x2)->fill_value, 9u);
     };
     discard_all();
     EXPECT_EQ(Reclaim({0x3, 0x1, 0x2, 0x4}, 4), KMT_OK);
@@ -1257,40 +1210,49 @@ TEST_F(OfferStateMachine, FenceValueIsTheHighestFillValueAboveFillCompleted)
     // Decommitted memory is never filled and never needs a wait.
     driver.fill_values[0x1] = 50;
     ASSERT_EQ(Offer({0x1}, LOW, IMMEDIATELY | DECOMMIT), KMT_OK);
-    kmt_discard(&t, M(0x1));
+    ASSERT_TRUE(Discard(0x1));
     EXPECT_EQ(Reclaim({0x1}, 0), KMT_OK);
     EXPECT_EQ(fence, 0u);
 }
 
+// Behaviour change (issue 12): kmt_untrack_memory says whether the handle was
+// a live allocation (false for a second free: nothing changes).
 TEST_F(OfferStateMachine, HeapUsageCountsOnlyAllocationsThatHoldTheirContents)
 {
     Track(0x1, 1 * MiB, 0.5f, 0);
     Track(0x2, 2 * MiB, 0.5f, 1);
     Track(0x3, 4 * MiB, 0.5f, 1);
-    Track(0x4, 8 * MiB, 0.5f, 99); // out-of-range heap index: counted on heap 0
-    EXPECT_EQ(M(0x4)->heap_index, 0);
+    Track(0x4, 8 * MiB, 0.5f, 99); // out-of-range memory type: kept in range (type 0, heap 0)
+    EXPECT_EQ(M(0x4)->type_index, 0);
+    EXPECT_EQ(kmt_heap_of(&t, M(0x4)), 0u);
     EXPECT_EQ(t.heap_usage[0], 9 * MiB);
     EXPECT_EQ(t.heap_usage[1], 6 * MiB);
     ASSERT_EQ(Offer({0x1, 0x2}, LOW, 0, 5), KMT_OK);
     ASSERT_EQ(Offer({0x3}), KMT_OK);
     EXPECT_EQ(t.heap_usage[1], 6 * MiB) << "offering keeps the payload";
-    kmt_discard(&t, M(0x3));
+    EXPECT_EQ(t.offered_bytes[1], 4 * MiB);
+    ASSERT_TRUE(Discard(0x3));
     EXPECT_EQ(t.heap_usage[1], 2 * MiB) << "discard subtracts";
     ASSERT_EQ(Reclaim({0x3}), KMT_OK);
     EXPECT_EQ(t.heap_usage[1], 6 * MiB) << "reclaim adds back";
     ASSERT_EQ(Offer({0x3}), KMT_OK);
-    kmt_discard(&t, M(0x3));
-    kmt_untrack_memory(&t, 0x3);
+    ASSERT_TRUE(Discard(0x3));
+    Free(0x3);
     EXPECT_EQ(t.heap_usage[1], 2 * MiB) << "freeing discarded memory subtracts nothing more";
-    kmt_untrack_memory(&t, 0x2); // pending
+    Free(0x2); // pending
     EXPECT_EQ(t.heap_usage[1], 0u);
-    EXPECT_EQ(t.pending.count, 1u);
-    kmt_untrack_memory(&t, 0x1);
-    kmt_untrack_memory(&t, 0x4);
+    EXPECT_EQ(t.pending_count, 1u);
+    Free(0x1);
+    Free(0x4);
     EXPECT_EQ(t.heap_usage[0], 0u);
-    EXPECT_EQ(t.pending.count, 0u);
-    kmt_untrack_memory(&t, 0x4); // twice: ignored
+    EXPECT_EQ(t.pending_count, 0u);
+    uint64_t driver_memory = 0x1234;
+    EXPECT_FALSE(kmt_untrack_memory(&t, H(0x4), &driver_memory)) << "twice: unknown";
+    EXPECT_EQ(driver_memory, 0x1234u) << "nothing written";
+    EXPECT_FALSE(kmt_untrack_memory(&t, 0xdead, &driver_memory));
+    EXPECT_FALSE(kmt_untrack_memory(&t, 0, &driver_memory));
     EXPECT_EQ(t.heap_usage[0], 0u);
+    EXPECT_EQ(t.slots.live, 0u);
 }
 
 // ---- priorities and state queries -------------------------------------------------------
@@ -1303,14 +1265,14 @@ TEST_F(OfferStateMachine, WithoutPageableMemoryNoPriorityIsEverSet)
     ASSERT_EQ(Offer({0x1}), KMT_OK);
     ASSERT_EQ(Offer({0x2}, LOW, 0, 4), KMT_OK);
     ASSERT_EQ(kmt_promote_pending(&t, 4), 1u);
-    EXPECT_FALSE(kmt_set_app_priority(&t, 0x1, 0.9f));
+    EXPECT_EQ(kmt_set_app_priority(&t, H(0x1), 0.9f), 0u);
     ASSERT_EQ(Offer({0x1}, HIGH), KMT_OK);
-    kmt_discard(&t, M(0x2));
+    ASSERT_TRUE(Discard(0x2));
     ASSERT_EQ(Reclaim({0x1, 0x2}), KMT_OK);
     EXPECT_EQ(results, std::vector<VkReclaimResultKMT>({RES_OK, RES_DISCARDED}));
     EXPECT_EQ(driver.calls, Calls({F(0x2)})) << "fills still happen, priorities never";
     VkAllocationStateKMT state{};
-    kmt_fill_state(&t, M(0x1), &state);
+    kmt_fill_state(&t, Idx(0x1), &state);
     EXPECT_EQ(state.driverPriorityApplied, VK_FALSE);
     EXPECT_EQ(state.status, VK_ALLOCATION_STATUS_RESIDENT_KMT);
 }
@@ -1331,7 +1293,7 @@ TEST_F(OfferStateMachine, FillStateReportsTheDriverPriorityAndTheOffer)
     Track(0x10, 5 * MiB, 0.6f, 2);
     VkAllocationStateKMT state{};
     state.sType = VK_STRUCTURE_TYPE_ALLOCATION_STATE_KMT;
-    kmt_fill_state(&t, M(0x10), &state);
+    kmt_fill_state(&t, Idx(0x10), &state);
     EXPECT_EQ(state.sType, VK_STRUCTURE_TYPE_ALLOCATION_STATE_KMT) << "sType/pNext are the caller's";
     EXPECT_EQ(state.status, VK_ALLOCATION_STATUS_RESIDENT_KMT);
     EXPECT_EQ(state.offerPriority, 0);
@@ -1340,27 +1302,27 @@ TEST_F(OfferStateMachine, FillStateReportsTheDriverPriorityAndTheOffer)
     EXPECT_EQ(state.driverPriorityApplied, VK_TRUE);
     EXPECT_EQ(state.size, 5 * MiB);
     EXPECT_EQ(state.heapIndex, 2u);
-    EXPECT_EQ(state.memoryTypeIndex, 0u);
+    EXPECT_EQ(state.memoryTypeIndex, 2u) << "the fixture maps type i to heap i";
     EXPECT_EQ(state.discardCount, 0u);
 
     ASSERT_EQ(Offer({0x10}, HIGH, 0, 3), KMT_OK);
-    kmt_fill_state(&t, M(0x10), &state);
+    kmt_fill_state(&t, Idx(0x10), &state);
     EXPECT_EQ(state.status, VK_ALLOCATION_STATUS_OFFER_PENDING_KMT);
     EXPECT_EQ(state.offerPriority, VK_OFFER_PRIORITY_HIGH_KMT);
     EXPECT_EQ(state.driverPriority, 0.6f) << "pending: not demoted yet";
 
     kmt_promote_pending(&t, 3);
-    kmt_fill_state(&t, M(0x10), &state);
+    kmt_fill_state(&t, Idx(0x10), &state);
     EXPECT_EQ(state.status, VK_ALLOCATION_STATUS_OFFERED_KMT);
     EXPECT_EQ(state.driverPriority, kOfferedPriority);
 
-    kmt_discard(&t, M(0x10));
-    kmt_fill_state(&t, M(0x10), &state);
+    ASSERT_TRUE(Discard(0x10));
+    kmt_fill_state(&t, Idx(0x10), &state);
     EXPECT_EQ(state.status, VK_ALLOCATION_STATUS_DISCARDED_KMT);
     EXPECT_EQ(state.discardCount, 1u);
 
     ASSERT_EQ(Reclaim({0x10}), KMT_OK);
-    kmt_fill_state(&t, M(0x10), &state);
+    kmt_fill_state(&t, Idx(0x10), &state);
     EXPECT_EQ(state.status, VK_ALLOCATION_STATUS_RESIDENT_KMT);
     EXPECT_EQ(state.offerPriority, 0);
     EXPECT_EQ(state.driverPriority, 0.6f);
@@ -1374,13 +1336,13 @@ TEST_F(OfferStateMachine, BindingAResourceAgainRebindsIt)
     Track(0x10);
     Track(0x11);
     Bind(0x20, 0x10);
-    EXPECT_EQ(M(0x10)->resource_count, 1u);
+    EXPECT_EQ(Cold(0x10)->resource_count, 1u);
     Bind(0x20, 0x11);
-    EXPECT_EQ(M(0x10)->resource_count, 0u);
-    EXPECT_EQ(M(0x11)->resource_count, 1u);
-    EXPECT_EQ(kmt_resource_memory(&t, 0x20), M(0x11));
+    EXPECT_EQ(Cold(0x10)->resource_count, 0u);
+    EXPECT_EQ(Cold(0x11)->resource_count, 1u);
+    EXPECT_EQ(kmt_resource_memory(&t, 0x20), H(0x11));
     Bind(0x20, 0x11, VK_OBJECT_TYPE_IMAGE); // the same binding again, now as an image handle
-    EXPECT_EQ(M(0x11)->resource_count, 1u);
+    EXPECT_EQ(Cold(0x11)->resource_count, 1u);
     EXPECT_EQ(OfferResources({Img(0x20)}), KMT_OK);
     EXPECT_EQ(Status(0x11), OFFERED);
     EXPECT_EQ(Status(0x10), RESIDENT);
@@ -1392,15 +1354,15 @@ TEST_F(OfferStateMachine, UntrackResourceDecrementsResourceCount)
     Track(0x10);
     Bind(0x20, 0x10);
     Bind(0x21, 0x10);
-    EXPECT_EQ(M(0x10)->resource_count, 2u);
+    EXPECT_EQ(Cold(0x10)->resource_count, 2u);
     kmt_untrack_resource(&t, 0x20);
-    EXPECT_EQ(M(0x10)->resource_count, 1u);
-    EXPECT_EQ(kmt_resource_memory(&t, 0x20), nullptr);
+    EXPECT_EQ(Cold(0x10)->resource_count, 1u);
+    EXPECT_EQ(kmt_resource_memory(&t, 0x20), 0u);
     kmt_untrack_resource(&t, 0x20); // twice: ignored
     kmt_untrack_resource(&t, 0xbeef);
-    EXPECT_EQ(M(0x10)->resource_count, 1u);
+    EXPECT_EQ(Cold(0x10)->resource_count, 1u);
     kmt_untrack_resource(&t, 0x21);
-    EXPECT_EQ(M(0x10)->resource_count, 0u);
+    EXPECT_EQ(Cold(0x10)->resource_count, 0u);
     EXPECT_EQ(t.resources.count, 0u);
 }
 
@@ -1460,20 +1422,35 @@ TEST_F(OfferStateMachine, CallStampWraparoundForgetsStampsFromBeforeTheWrap)
     EXPECT_EQ(OfferResources({Buf(0x10)}), KMT_OK) << "stamp 2 again, on a resource";
 }
 
-// ---- offered-list order (the pressure policy's "oldest offer first") ---------------------
+// ---- offer order (the pressure policy's "oldest offer first") ---------------------------
 
-// offer.h: offered lists are "oldest offer first" and kmt_memory::offer_order
-// is "when it was (re-)offered: oldest first under pressure". A deferred offer
-// is appended when it is promoted, behind later immediate offers.
+// offer.h: the pressure order is "LOW before NORMAL before HIGH, oldest offer
+// first", and kmt_memory::offer_order is "when it was (re-)offered". A
+// deferred offer keeps the place of its offer when it is promoted, ahead of
+// later immediate offers (round 1 appended it to the offered list at
+// promotion, behind them; the test asserted the offer order then too).
 TEST_F(OfferStateMachine, OfferedListsStayInOfferOrderWhenDeferredOffersArePromoted)
 {
     Track(0xa);
     Track(0xb);
-    ASSERT_EQ(Offer({0xa}, LOW, 0, 5), KMT_OK);    // older, deferred
+    ASSERT_EQ(Offer({0xa}, LOW, 0, 5), KMT_OK);        // older, deferred
     ASSERT_EQ(Offer({0xb}, LOW, IMMEDIATELY), KMT_OK); // newer, immediate
     ASSERT_EQ(kmt_promote_pending(&t, 5), 1u);
     EXPECT_LT(M(0xa)->offer_order, M(0xb)->offer_order);
-    EXPECT_EQ(ListHandles(t.offered[0]), std::vector<uint64_t>({0xa, 0xb}));
+    EXPECT_EQ(Offered(LOW), std::vector<uint64_t>({0xa, 0xb}));
+
+    // And the pressure policy discards in that order.
+    kmt_settings settings{};
+    kmt_settings_defaults(&settings);
+    settings.discard = KMT_DISCARD_PRESSURE;
+    kmt_policy policy{};
+    kmt_policy_init(&policy, &settings);
+    const VkDeviceSize heap_size = 64 * MiB;
+    kmt_policy_set_budgets(&policy, &settings, 1, &heap_size, nullptr);
+    policy.heap_budget[0] = 0; // everything offered must go
+    driver.calls.clear();
+    EXPECT_EQ(kmt_policy_relieve(&policy, &t), 2u);
+    EXPECT_EQ(driver.calls, Calls({F(0xa), F(0xb)}));
 }
 
 // ---- host memory -----------------------------------------------------------------------
@@ -1484,14 +1461,25 @@ TEST(OfferTracker, InitWithoutOpsAndFinishWithLiveRecordsIsFine)
     kmt_tracker_config config{};
     config.pageable = true;
     ASSERT_TRUE(kmt_tracker_init(&t, &config, nullptr, nullptr));
-    ASSERT_TRUE(kmt_track_memory(&t, 0x1, 64, 0, 0, false, 0.5f));
-    ASSERT_TRUE(kmt_track_binding(&t, VK_OBJECT_TYPE_BUFFER, 0x2, 0x1));
-    VkDeviceMemory m = Mem(0x1);
-    kmt_handle_list l{1, &m, nullptr};
-    EXPECT_EQ(kmt_offer(&t, &l, LOW, IMMEDIATELY, 0, nullptr, nullptr), KMT_OK) << "NULL callbacks are skipped";
-    kmt_discard(&t, kmt_find_memory(&t, 0x1));
+    const uint64_t a = kmt_track_memory(&t, 0x1, 64, 0, 0, 0.5f);
+    const uint64_t b = kmt_track_memory(&t, 0x3, 64, 0, 0, 0.5f);
+    ASSERT_NE(a, 0u);
+    ASSERT_NE(b, 0u);
+    ASSERT_TRUE(kmt_reserve_bindings(&t, 1));
+    kmt_track_binding(&t, VK_OBJECT_TYPE_BUFFER, 0x2, a);
+    VkDeviceMemory ma = Mem(a), mb = Mem(b);
+    kmt_handle_list la{1, &ma, nullptr}, lb{1, &mb, nullptr};
+    EXPECT_EQ(kmt_offer(&t, &la, LOW, IMMEDIATELY, 0, nullptr, nullptr), KMT_OK) << "NULL callbacks are skipped";
+    EXPECT_EQ(kmt_offer(&t, &lb, LOW, IMMEDIATELY | DECOMMIT, 0, nullptr, nullptr), KMT_OK);
+    uint32_t ia = 0, ib = 0;
+    ASSERT_NE(kmt_find_memory(&t, a, &ia), nullptr);
+    ASSERT_NE(kmt_find_memory(&t, b, &ib), nullptr);
+    EXPECT_TRUE(kmt_discard(&t, ia)) << "a discard without ops.fill";
+    EXPECT_TRUE(kmt_discard(&t, ib)) << "a decommit without ops.decommit";
+    EXPECT_EQ(kmt_driver_memory(&t, a), 0x1u);
+    EXPECT_EQ(kmt_driver_memory(&t, b), 0u);
     uint64_t fence = 1;
-    EXPECT_EQ(kmt_reclaim(&t, &l, nullptr, nullptr, 0, false, nullptr, &fence), KMT_OK);
+    EXPECT_EQ(kmt_reclaim(&t, &la, nullptr, nullptr, 0, false, nullptr, &fence), KMT_OK);
     EXPECT_EQ(fence, 0u);
     kmt_tracker_finish(&t);
 }

@@ -34,12 +34,17 @@ class TestAllocator {
     uint64_t allocations() const { return allocations_; }
     uint64_t failures() const { return failures_; }
     size_t last_alignment() const { return last_alignment_; }
+    // The largest block asked for (a failed request counts too): a call must
+    // never size an allocation from an untrusted count.
+    size_t largest() const { return largest_; }
     uint64_t bad_frees() const { return bad_frees_; }
 
   private:
     static void *VKAPI_PTR Allocate(void *user, size_t size, size_t alignment, VkSystemAllocationScope)
     {
         auto *self = static_cast<TestAllocator *>(user);
+        if (size > self->largest_)
+            self->largest_ = size;
         if (self->fail_after_ == 0) {
             self->failures_++;
             return nullptr;
@@ -74,6 +79,6 @@ class TestAllocator {
     VkAllocationCallbacks callbacks_{};
     long fail_after_ = -1;
     uint64_t allocations_ = 0, failures_ = 0, bad_frees_ = 0;
-    size_t last_alignment_ = 0;
+    size_t last_alignment_ = 0, largest_ = 0;
     std::set<void *> live_;
 };

@@ -174,7 +174,7 @@ kmt_refresh_budgets(struct kmt_device *d)
 void
 kmt_relieve_locked(struct kmt_device *d)
 {
-    if (kmt_policy_over_budget(&d->policy, &d->tracker))
+    if (d->policy.kind == KMT_DISCARD_PRESSURE && kmt_policy_over_budget(&d->policy, &d->tracker))
         kmt_policy_relieve(&d->policy, &d->tracker);
 }
 
@@ -357,9 +357,7 @@ kmt_GetOfferReclaimStatisticsKMT(VkDevice device, VkOfferReclaimStatisticsKMT *p
     pStatistics->bytesDiscarded = c->bytes_discarded;
     pStatistics->rejectedCallCount = c->rejected_calls;
     pStatistics->pendingCount = t->pending_count;
-    pStatistics->offeredCount = 0;
-    for (uint32_t i = 0; i < KMT_OFFER_LEVELS; i++)
-        pStatistics->offeredCount += t->offered_count[i];
+    pStatistics->offeredCount = t->offered_count;
     pStatistics->trackedCount = t->slots.live;
     pStatistics->heapCount = d->memory_properties.memoryHeapCount;
     for (uint32_t i = 0; i < VK_MAX_MEMORY_HEAPS; i++) {
@@ -431,6 +429,7 @@ kmt_device_setup(struct kmt_device *d, const VkDeviceCreateInfo *app_info)
         .pageable = d->pageable && d->next.SetDeviceMemoryPriorityEXT != NULL,
         .offered_priority = d->settings.offered_priority,
         .salt = handle_salt(d),
+        .heap_offers = d->settings.discard == KMT_DISCARD_PRESSURE,
         .on_offered = kmt_policy_hook(&d->policy) ? kmt_policy_on_offered : NULL,
         .on_offered_ctx = &d->policy,
     };

@@ -46,8 +46,11 @@ table_get(struct table *t, uint64_t key)
 {
     if (key == 0)
         return NULL; /* empty fast slots hold 0 */
+    /* Relaxed loads while searching (a plain load on the machines we run
+     * on); the hit is confirmed with acquire below. */
     for (int i = 0; i < KMT_FAST_SLOTS; i++) {
-        if (atomic_load_explicit(&t->fast_keys[i], memory_order_acquire) == key) {
+        if (atomic_load_explicit(&t->fast_keys[i], memory_order_relaxed) == key &&
+            atomic_load_explicit(&t->fast_keys[i], memory_order_acquire) == key) {
             void *value = atomic_load_explicit(&t->fast_values[i], memory_order_acquire);
             /* The slot could have been recycled in between: only when the app
              * destroys an object while using it, but then this is no match. */

@@ -160,22 +160,6 @@ kmt_resolve_priority(uint32_t priority, float app_priority)
     return VK_OFFER_PRIORITY_HIGH_KMT;
 }
 
-/* ---- the OFFERED set: counts only, searched by the policy ------------------- */
-
-static void
-enter_offered(struct kmt_tracker *t, const struct kmt_memory *m)
-{
-    t->offered_count[m->offer_priority - VK_OFFER_PRIORITY_LOW_KMT]++;
-    t->offered_bytes[kmt_heap_of(t, m)] += m->size;
-}
-
-void
-kmt_leave_offered(struct kmt_tracker *t, const struct kmt_memory *m)
-{
-    t->offered_count[m->offer_priority - VK_OFFER_PRIORITY_LOW_KMT]--;
-    t->offered_bytes[kmt_heap_of(t, m)] -= m->size;
-}
-
 /* ---- deferred offers: a FIFO ring in wait_serial order ------------------------ */
 
 static bool
@@ -190,16 +174,6 @@ static uint32_t
 pending_used(const struct kmt_tracker *t)
 {
     return t->pending_tail - t->pending_head;
-}
-
-void
-kmt_leave_pending(struct kmt_tracker *t)
-{
-    /* The ring entry stays behind, stale; an empty state empties the ring. */
-    if (--t->pending_count == 0) {
-        t->pending_head = t->pending_tail = 0;
-        t->pending_newest = 0;
-    }
 }
 
 /* Drops stale entries, keeping the order. */
@@ -266,7 +240,8 @@ push_pending(struct kmt_tracker *t, uint32_t index, const struct kmt_memory *m, 
     return wait_serial;
 }
 
-static void become_offered(struct kmt_tracker *t, uint32_t index, struct kmt_memory *m, enum kmt_reason reason);
+static inline void become_offered(struct kmt_tracker *t, uint32_t index, struct kmt_memory *m,
+                                  enum kmt_reason reason);
 
 uint32_t
 kmt_promote_pending(struct kmt_tracker *t, uint64_t completed_serial)
@@ -295,13 +270,14 @@ kmt_next_pending_serial(const struct kmt_tracker *t)
 
 /* ---- transitions --------------------------------------------------------- */
 
-static void
+static inline void
 become_offered(struct kmt_tracker *t, uint32_t index, struct kmt_memory *m, enum kmt_reason reason)
 {
     uint8_t from = m->status;
     m->status = VK_ALLOCATION_STATUS_OFFERED_KMT;
-    enter_offered(t, m);
-    set_driver_priority(t, index, m, t->config.offered_priority);
+    kmt_enter_offered(t, m);
+    if (t->config.pageable)
+        set_driver_priority(t, index, m, t->config.offered_priority);
     KMT_REPORT(t, index, m, from, reason, NULL);
     if (t->config.on_offered)
         t->config.on_offered(t->config.on_offered_ctx, t, index);
@@ -361,22 +337,22 @@ kmt_discard_as(struct kmt_tracker *t, uint32_t index, const struct kmt_discard_w
     return true;
 }
 
-static void
-become_resident(struct kmt_tracker *t, uint32_t index, struct kmt_memory *m, const struct kmt_transition *extra)
+/* Reclaimed: RESIDENT again, the app's priority back. `from` is not RESIDENT
+ * or DECOMMITTED. */
+static inline void
+become_resident(struct kmt_tracker *t, uint32_t index, struct kmt_memory *m, uint8_t from, uint32_t result,
+                 uint64_t fence)
 {
-    uint8_t from = m->status;
     switch (from) {
-    case VK_ALLOCATION_STATUS_OFFER_PENDING_KMT:
-        kmt_leave_pending(t);
-        break;
     case VK_ALLOCATION_STATUS_OFFERED_KMT:
         kmt_leave_offered(t, m);
         break;
-    case VK_ALLOCATION_STATUS_DISCARDED_KMT:
+    case VK_ALLOCATION_STATUS_OFFER_PENDING_KMT:
+        kmt_leave_pending(t);
+        break;
+    default: /* DISCARDED: the contents count again */
         t->heap_usage[kmt_heap_of(t, m)] += m->size;
         kmt_cold(&t->slots, index)->fill_value = 0;
-        break;
-    default:
         break;
     }
     m->status = VK_ALLOCATION_STATUS_RESIDENT_KMT;
@@ -384,7 +360,10 @@ become_resident(struct kmt_tracker *t, uint32_t index, struct kmt_memory *m, con
     m->bits &= (uint8_t)~KMT_MEM_OFFER_FLAGS;
     if (t->config.pageable)
         set_driver_priority(t, index, m, kmt_cold(&t->slots, index)->app_priority);
-    KMT_REPORT(t, index, m, from, KMT_REASON_RECLAIM, extra);
+    if (t->ops.transition) {
+        struct kmt_transition extra = {.result = result, .fence_value = fence};
+        kmt_report(t, index, m, from, KMT_REASON_RECLAIM, &extra);
+    }
 }
 
 /* ---- offer sequence numbers -------------------------------------------------- */
@@ -449,62 +428,88 @@ kmt_set_next_offer_order(struct kmt_tracker *t, uint32_t next)
 /* ---- offer and reclaim --------------------------------------------------- */
 
 struct offer_totals {
-    uint32_t offers, reoffers;
+    uint32_t reoffers;
     VkDeviceSize bytes;
 };
 
-static void
-offer_one(struct kmt_tracker *t, const struct kmt_ref *ref, uint32_t priority, uint32_t flags, uint64_t wait_serial,
-          struct offer_totals *totals)
+/* One memory's offer. `level`: the resolved priority (AUTO already
+ * resolved); `now`: IMMEDIATELY, or no earlier work to wait for (which also
+ * covers what an earlier deferred offer of the same memory waited for). */
+static inline void
+offer_one(struct kmt_tracker *t, struct kmt_memory *m, uint32_t index, uint8_t level, uint32_t flags,
+          uint64_t wait_serial, bool now, struct offer_totals *totals)
 {
-    struct kmt_memory *m = ref->memory;
-    uint8_t resolved = (uint8_t)(priority == VK_OFFER_PRIORITY_AUTO_KMT
-                                     ? kmt_resolve_priority(priority, kmt_cold(&t->slots, ref->index)->app_priority)
-                                     : priority);
-    /* wait_serial 0: every earlier submission is known done, which also
-     * covers what an earlier deferred offer of the same memory waited for. */
-    bool now = (flags & VK_OFFER_IMMEDIATELY_BIT_KMT) || wait_serial == 0;
     uint8_t from = m->status;
-    totals->offers++;
     totals->bytes += m->size;
-    if (from != VK_ALLOCATION_STATUS_RESIDENT_KMT)
-        totals->reoffers++;
     if (from == VK_ALLOCATION_STATUS_OFFERED_KMT)
         kmt_leave_offered(t, m);
-    m->offer_priority = resolved;
+    m->offer_priority = level;
     m->bits = (uint8_t)((m->bits & ~KMT_MEM_OFFER_FLAGS) | (flags & KMT_MEM_OFFER_FLAGS));
     m->offer_order = ++t->next_offer_order;
-    enum kmt_reason reason = from == VK_ALLOCATION_STATUS_RESIDENT_KMT ? KMT_REASON_OFFER : KMT_REASON_REOFFER;
-
-    switch (from) {
-    case VK_ALLOCATION_STATUS_RESIDENT_KMT:
-    case VK_ALLOCATION_STATUS_OFFER_PENDING_KMT:
+    if (from == VK_ALLOCATION_STATUS_RESIDENT_KMT) {
         if (now) {
-            if (from == VK_ALLOCATION_STATUS_OFFER_PENDING_KMT)
-                kmt_leave_pending(t);
-            become_offered(t, ref->index, m, reason);
-        } else {
-            /* A new deferred offer, or a re-offer that now waits for the
-             * newer work too (its old ring entry no longer matches). */
-            if (from == VK_ALLOCATION_STATUS_RESIDENT_KMT)
-                t->pending_count++;
-            m->status = VK_ALLOCATION_STATUS_OFFER_PENDING_KMT;
-            uint64_t waits_for = push_pending(t, ref->index, m, wait_serial);
-            if (t->ops.transition) {
-                struct kmt_transition extra = {.wait_serial = waits_for};
-                kmt_report(t, ref->index, m, from, reason, &extra);
-            }
+            become_offered(t, index, m, KMT_REASON_OFFER);
+            return;
         }
-        return;
-    case VK_ALLOCATION_STATUS_OFFERED_KMT:
-        /* Re-prioritised: a new offer for the "oldest first" order. */
-        enter_offered(t, m);
-        KMT_REPORT(t, ref->index, m, from, reason, NULL);
-        return;
-    default: /* DISCARDED: nothing left to protect, only the bookkeeping */
-        KMT_REPORT(t, ref->index, m, from, reason, NULL);
-        return;
+        t->pending_count++;
+    } else {
+        totals->reoffers++;
+        if (from == VK_ALLOCATION_STATUS_OFFERED_KMT) {
+            /* Re-prioritised: a new offer for the "oldest first" order. */
+            kmt_enter_offered(t, m);
+            KMT_REPORT(t, index, m, from, KMT_REASON_REOFFER, NULL);
+            return;
+        }
+        if (from != VK_ALLOCATION_STATUS_OFFER_PENDING_KMT) {
+            /* DISCARDED: nothing left to protect, only the bookkeeping. */
+            KMT_REPORT(t, index, m, from, KMT_REASON_REOFFER, NULL);
+            return;
+        }
+        if (now) {
+            kmt_leave_pending(t);
+            become_offered(t, index, m, KMT_REASON_REOFFER);
+            return;
+        }
     }
+    /* A new deferred offer, or a re-offer that now waits for the newer work
+     * too (its old ring entry no longer matches). */
+    m->status = VK_ALLOCATION_STATUS_OFFER_PENDING_KMT;
+    uint64_t waits_for = push_pending(t, index, m, wait_serial);
+    if (t->ops.transition) {
+        struct kmt_transition extra = {.wait_serial = waits_for};
+        kmt_report(t, index, m, from, from == VK_ALLOCATION_STATUS_RESIDENT_KMT ? KMT_REASON_OFFER : KMT_REASON_REOFFER,
+                   &extra);
+    }
+}
+
+/* Element i's slot: a memory list names it in the handle's low half. */
+static inline uint32_t
+ref_index(const struct kmt_handle_list *list, const struct kmt_ref *refs, uint32_t i)
+{
+    return list->memories ? (uint32_t)(uint64_t)list->memories[i] - 1 : refs[i].index;
+}
+
+/* Whether a transition does more than change the record and the counts (a
+ * listener, the always/random hook, a pageable driver, the per-heap index):
+ * then the general loops run, else the single-pass ones (plain.c). */
+static inline bool
+plain_reclaim(const struct kmt_tracker *t)
+{
+    return !t->ops.transition && !t->config.pageable && !t->config.heap_offers;
+}
+
+static inline bool
+plain_offer(const struct kmt_tracker *t)
+{
+    return plain_reclaim(t) && !t->config.on_offered;
+}
+
+static inline uint8_t
+level_of(const struct kmt_tracker *t, uint32_t priority, uint32_t index)
+{
+    return (uint8_t)(priority == VK_OFFER_PRIORITY_AUTO_KMT
+                         ? kmt_resolve_priority(priority, kmt_cold(&t->slots, index)->app_priority)
+                         : priority);
 }
 
 enum kmt_error
@@ -512,31 +517,49 @@ kmt_offer(struct kmt_tracker *t, const struct kmt_handle_list *list, uint32_t pr
           uint64_t wait_serial, struct kmt_error_info *error, uint32_t *reoffered)
 {
     uint32_t stamp = kmt_next_call_stamp(t);
-    enum kmt_error e = kmt_validate_offer(t, list, priority, flags, stamp, error);
-    bool deferred = !(flags & VK_OFFER_IMMEDIATELY_BIT_KMT) && wait_serial != 0;
+    bool now = (flags & VK_OFFER_IMMEDIATELY_BIT_KMT) || wait_serial == 0;
+    /* A valid call offers each live allocation at most once. */
+    uint32_t most = list->count < t->slots.live ? list->count : t->slots.live;
+    enum kmt_error e;
+    if (list->memories && now && priority != VK_OFFER_PRIORITY_AUTO_KMT && plain_offer(t)) {
+        e = kmt_check_offer_arguments(list, priority, flags, error);
+        if (!e && !kmt_reserve_offer_orders(t, most))
+            e = kmt_fail(error, KMT_ERROR_OUT_OF_HOST_MEMORY, 0, 0, 0);
+        if (!e)
+            e = kmt_offer_plain(t, list, (uint8_t)priority, flags, stamp, error, reoffered);
+        if (e) {
+            t->counters.rejected_calls++;
+            return e;
+        }
+        if (error)
+            error->code = KMT_OK;
+        return KMT_OK;
+    }
+    e = kmt_validate_offer(t, list, priority, flags, stamp, error);
     /* Room for what the changes below need, before any change. */
-    if (!e && ((deferred && !kmt_reserve_pending(t, list->count)) || !kmt_reserve_offer_orders(t, list->count)))
+    if (!e && ((!now && !kmt_reserve_pending(t, most)) || !kmt_reserve_offer_orders(t, most)))
         e = kmt_fail(error, KMT_ERROR_OUT_OF_HOST_MEMORY, 0, 0, 0);
     if (e) {
         t->counters.rejected_calls++;
         return e;
     }
     struct offer_totals totals = {0};
-    if (list->memories) {
-        for (uint32_t i = 0; i < list->count; i++)
-            offer_one(t, &t->scratch[i], priority, flags, wait_serial, &totals);
-    } else {
-        /* Each memory once, however many of its resources are listed:
-         * clearing the stamp marks it done. */
-        for (uint32_t i = 0; i < list->count; i++) {
-            struct kmt_memory *m = t->scratch[i].memory;
+    uint32_t offers = 0;
+    const struct kmt_ref *refs = t->scratch;
+    for (uint32_t i = 0; i < list->count; i++) {
+        struct kmt_memory *m = refs[i].memory;
+        /* Resources: each memory once, however many of its resources are
+         * listed (clearing the stamp marks it done). */
+        if (list->resources) {
             if (m->call_stamp != stamp)
                 continue;
             m->call_stamp = 0;
-            offer_one(t, &t->scratch[i], priority, flags, wait_serial, &totals);
         }
+        uint32_t index = ref_index(list, refs, i);
+        offer_one(t, m, index, level_of(t, priority, index), flags, wait_serial, now, &totals);
+        offers++;
     }
-    t->counters.offers += totals.offers;
+    t->counters.offers += offers;
     t->counters.reoffers += totals.reoffers;
     t->counters.bytes_offered += totals.bytes;
     if (reoffered)
@@ -546,20 +569,23 @@ kmt_offer(struct kmt_tracker *t, const struct kmt_handle_list *list, uint32_t pr
     return KMT_OK;
 }
 
-static VkReclaimResultKMT
+/* What reclaim reports for each status (VkAllocationStatusKMT order; the
+ * low three bits of a live record's status index it). */
+static const uint8_t reclaim_results[8] = {
+    [VK_ALLOCATION_STATUS_RESIDENT_KMT] = VK_RECLAIM_RESULT_OK_KMT,
+    [VK_ALLOCATION_STATUS_OFFER_PENDING_KMT] = VK_RECLAIM_RESULT_OK_KMT,
+    [VK_ALLOCATION_STATUS_OFFERED_KMT] = VK_RECLAIM_RESULT_OK_KMT,
+    [VK_ALLOCATION_STATUS_DISCARDED_KMT] = VK_RECLAIM_RESULT_DISCARDED_KMT,
+    [VK_ALLOCATION_STATUS_DECOMMITTED_KMT] = VK_RECLAIM_RESULT_NOT_COMMITTED_KMT,
+};
+
+static inline VkReclaimResultKMT
 reclaim_result(const struct kmt_memory *m)
 {
-    switch (m->status) {
-    case VK_ALLOCATION_STATUS_DISCARDED_KMT:
-        return VK_RECLAIM_RESULT_DISCARDED_KMT;
-    case VK_ALLOCATION_STATUS_DECOMMITTED_KMT:
-        return VK_RECLAIM_RESULT_NOT_COMMITTED_KMT;
-    default:
-        return VK_RECLAIM_RESULT_OK_KMT;
-    }
+    return (VkReclaimResultKMT)reclaim_results[m->status & 7];
 }
 
-static void
+static inline void
 write_result(VkReclaimResultKMT *results, VkBool32 *discarded, uint32_t i, VkReclaimResultKMT result)
 {
     if (results)
@@ -570,29 +596,29 @@ write_result(VkReclaimResultKMT *results, VkBool32 *discarded, uint32_t i, VkRec
 
 /* The paging-fence value the caller must wait for before using the memory:
  * its GPU fill, if that has not completed yet. */
-static uint64_t
-fill_to_wait_for(const struct kmt_tracker *t, const struct kmt_ref *ref, uint64_t fill_completed)
+static inline uint64_t
+fill_to_wait_for(const struct kmt_tracker *t, const struct kmt_memory *m, uint32_t index, uint64_t fill_completed)
 {
-    if (ref->memory->status != VK_ALLOCATION_STATUS_DISCARDED_KMT)
+    if (m->status != VK_ALLOCATION_STATUS_DISCARDED_KMT)
         return 0;
-    uint64_t value = kmt_cold(&t->slots, ref->index)->fill_value;
+    uint64_t value = kmt_cold(&t->slots, index)->fill_value;
     return value > fill_completed ? value : 0;
 }
 
 /* One memory's reclaim: RESIDENT unless decommitted (which stays, and says
- * NOT_COMMITTED until freed). */
-static void
-reclaim_one(struct kmt_tracker *t, const struct kmt_ref *ref, VkReclaimResultKMT result, uint64_t fence)
+ * NOT_COMMITTED until freed) or RESIDENT already (nothing to do). */
+static inline void
+reclaim_one(struct kmt_tracker *t, struct kmt_memory *m, uint32_t index, VkReclaimResultKMT result, uint64_t fence)
 {
-    struct kmt_memory *m = ref->memory;
-    t->counters.reclaims++;
-    if (m->status == VK_ALLOCATION_STATUS_RESIDENT_KMT)
-        return; /* never offered, or reclaimed already: OK, nothing changes */
-    struct kmt_transition extra = {.result = (uint32_t)result, .fence_value = fence};
-    if (m->status != VK_ALLOCATION_STATUS_DECOMMITTED_KMT)
-        become_resident(t, ref->index, m, &extra);
-    else
-        KMT_REPORT(t, ref->index, m, m->status, KMT_REASON_RECLAIM, &extra);
+    uint8_t from = m->status;
+    if (from == VK_ALLOCATION_STATUS_RESIDENT_KMT)
+        return;
+    if (from != VK_ALLOCATION_STATUS_DECOMMITTED_KMT) {
+        become_resident(t, index, m, from, (uint32_t)result, fence);
+    } else if (t->ops.transition) {
+        struct kmt_transition extra = {.result = (uint32_t)result, .fence_value = fence};
+        kmt_report(t, index, m, from, KMT_REASON_RECLAIM, &extra);
+    }
 }
 
 enum kmt_error
@@ -601,39 +627,62 @@ kmt_reclaim(struct kmt_tracker *t, const struct kmt_handle_list *list, VkReclaim
             uint64_t *fence_value)
 {
     uint32_t stamp = kmt_next_call_stamp(t);
-    enum kmt_error e = kmt_validate_reclaim(t, list, stamp, error);
+    enum kmt_error e;
+    uint64_t fence = 0;
+    if (list->memories && !device_lost && plain_reclaim(t)) {
+        e = kmt_check_list_shape(list, error);
+        if (!e)
+            e = kmt_reclaim_plain(t, list, results, discarded, fill_completed, stamp, error, &fence);
+        if (e) {
+            t->counters.rejected_calls++;
+            return e;
+        }
+        if (fence_value)
+            *fence_value = fence;
+        if (error)
+            error->code = KMT_OK;
+        return KMT_OK;
+    }
+    e = kmt_validate_reclaim(t, list, stamp, error);
     if (e) {
         t->counters.rejected_calls++;
         return e;
     }
-    uint64_t fence = 0;
+    const struct kmt_ref *refs = t->scratch;
     if (device_lost) {
         for (uint32_t i = 0; i < list->count; i++)
             write_result(results, discarded, i, VK_RECLAIM_RESULT_DISCARDED_KMT);
     } else if (list->memories) {
         /* Each element its own memory: result and transition in one pass. */
         for (uint32_t i = 0; i < list->count; i++) {
-            const struct kmt_ref *ref = &t->scratch[i];
-            VkReclaimResultKMT result = reclaim_result(ref->memory);
-            uint64_t wait = fill_to_wait_for(t, ref, fill_completed);
-            fence = wait > fence ? wait : fence;
+            struct kmt_memory *m = refs[i].memory;
+            const uint32_t index = ref_index(list, refs, i);
+            VkReclaimResultKMT result = reclaim_result(m);
+            uint64_t wait = 0;
+            if (result == VK_RECLAIM_RESULT_DISCARDED_KMT) {
+                wait = fill_to_wait_for(t, m, index, fill_completed);
+                fence = wait > fence ? wait : fence;
+            }
             write_result(results, discarded, i, result);
-            reclaim_one(t, ref, result, wait);
+            reclaim_one(t, m, index, result, wait);
         }
+        t->counters.reclaims += list->count;
     } else {
         /* Results first, from the states before the call (two resources of
          * one memory both report its outcome), then each memory once. */
         for (uint32_t i = 0; i < list->count; i++) {
-            uint64_t wait = fill_to_wait_for(t, &t->scratch[i], fill_completed);
+            uint64_t wait = fill_to_wait_for(t, refs[i].memory, refs[i].index, fill_completed);
             fence = wait > fence ? wait : fence;
-            write_result(results, discarded, i, reclaim_result(t->scratch[i].memory));
+            write_result(results, discarded, i, reclaim_result(refs[i].memory));
         }
         for (uint32_t i = 0; i < list->count; i++) {
-            const struct kmt_ref *ref = &t->scratch[i];
-            if (ref->memory->call_stamp != stamp)
+            struct kmt_memory *m = refs[i].memory;
+            if (m->call_stamp != stamp)
                 continue;
-            ref->memory->call_stamp = 0;
-            reclaim_one(t, ref, reclaim_result(ref->memory), fill_to_wait_for(t, ref, fill_completed));
+            m->call_stamp = 0;
+            t->counters.reclaims++;
+            reclaim_one(t, m, refs[i].index, reclaim_result(m),
+                        fill_to_wait_for(t, m, refs[i].index, fill_completed));
         }
     }
     if (fence_value)

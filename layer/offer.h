@@ -62,11 +62,16 @@ struct kmt_resource {
     uint32_t object_type;  /* VK_OBJECT_TYPE_BUFFER or VK_OBJECT_TYPE_IMAGE */
 };
 
-/* One element of a call, resolved once. */
+/* One element of a call, resolved once. The single-pass loops of memory
+ * lists also keep what they changed, to undo it when a later element turns
+ * out invalid (all-or-nothing). */
 struct kmt_ref {
     struct kmt_memory *memory;
-    uint32_t index;        /* its slot */
-    uint32_t element;      /* the element of the call that named it first */
+    union {
+        uint32_t index;       /* the two-pass loops: its slot */
+        uint32_t offer_order; /* single pass (plain.c): the record's fields before the call */
+    };
+    uint8_t status, offer_priority, bits, reserved;
 };
 
 /* A deferred offer waiting for earlier GPU work: memory that left
@@ -151,6 +156,7 @@ struct kmt_tracker_config {
     bool pageable;          /* the driver can change priorities (VK_EXT_pageable_device_local_memory) */
     float offered_priority; /* setting OFFERED_PRIORITY */
     uint32_t salt;          /* first generation of the handle table (distinct per device) */
+    bool heap_offers;       /* keep offered_bytes per heap (the pressure policy's index; off: not on the hot path) */
     uint8_t type_heap[VK_MAX_MEMORY_TYPES]; /* heap of each memory type */
     /* Called whenever memory becomes OFFERED (the always/random policies'
      * hook; NULL under the others, so the hot path makes no call). */
@@ -182,8 +188,8 @@ struct kmt_tracker {
     uint32_t pending_head, pending_tail, pending_capacity; /* capacity: a power of two */
     uint32_t pending_count;                      /* memories OFFER_PENDING now */
     uint64_t pending_newest;                     /* highest wait_serial queued since the ring was last empty */
-    uint32_t offered_count[KMT_OFFER_LEVELS];    /* memories OFFERED now, per resolved priority */
-    VkDeviceSize offered_bytes[VK_MAX_MEMORY_HEAPS]; /* OFFERED bytes per heap: the policy's candidates */
+    uint32_t offered_count;                      /* memories OFFERED now */
+    VkDeviceSize offered_bytes[VK_MAX_MEMORY_HEAPS]; /* OFFERED bytes per heap (config.heap_offers only) */
     uint32_t call_stamp;
     struct kmt_ref *scratch; /* one call's elements, resolved once */
     uint32_t scratch_capacity;

@@ -28,10 +28,42 @@ kmt_holds_payload(const struct kmt_memory *m)
     return m->status != VK_ALLOCATION_STATUS_DISCARDED_KMT && m->status != VK_ALLOCATION_STATUS_DECOMMITTED_KMT;
 }
 
-/* Memory leaves OFFERED / OFFER_PENDING (counts only; the caller sets the
- * new status). */
-void kmt_leave_offered(struct kmt_tracker *t, const struct kmt_memory *m);
-void kmt_leave_pending(struct kmt_tracker *t);
+/* Memory enters / leaves OFFERED or leaves OFFER_PENDING (counts only; the
+ * caller sets the new status). Inline: they are on the offer/reclaim path. */
+static inline void
+kmt_enter_offered(struct kmt_tracker *t, const struct kmt_memory *m)
+{
+    t->offered_count++;
+    if (t->config.heap_offers)
+        t->offered_bytes[kmt_heap_of(t, m)] += m->size;
+}
+
+static inline void
+kmt_leave_offered(struct kmt_tracker *t, const struct kmt_memory *m)
+{
+    t->offered_count--;
+    if (t->config.heap_offers)
+        t->offered_bytes[kmt_heap_of(t, m)] -= m->size;
+}
+
+/* Whether anything OFFERED could relieve `heap` (exact with heap_offers). */
+static inline bool
+kmt_offered_in_heap(const struct kmt_tracker *t, uint32_t heap)
+{
+    if (t->config.heap_offers)
+        return t->offered_bytes[heap] != 0;
+    return t->offered_count != 0;
+}
+
+static inline void
+kmt_leave_pending(struct kmt_tracker *t)
+{
+    /* The ring entry stays behind, stale; an empty state empties the ring. */
+    if (--t->pending_count == 0) {
+        t->pending_head = t->pending_tail = 0;
+        t->pending_newest = 0;
+    }
+}
 
 /* Room for `count` deferred offers / offer sequence numbers, made before a
  * call changes anything. */
@@ -42,6 +74,25 @@ bool kmt_reserve_offer_orders(struct kmt_tracker *t, uint32_t count);
 uint32_t kmt_next_call_stamp(struct kmt_tracker *t);
 enum kmt_error kmt_fail(struct kmt_error_info *error, enum kmt_error code, uint32_t index, uint64_t handle,
                         uint64_t other);
+/* The checks of a call's arguments before any element. */
+enum kmt_error kmt_check_list_shape(const struct kmt_handle_list *list, struct kmt_error_info *error);
+enum kmt_error kmt_check_offer_arguments(const struct kmt_handle_list *list, uint32_t priority, uint32_t flags,
+                                         struct kmt_error_info *error);
+
+/* plain.c: the offer/reclaim of memory lists when nothing is called per
+ * element (see there); they validate, then change. */
+enum kmt_error kmt_offer_plain(struct kmt_tracker *t, const struct kmt_handle_list *list, uint8_t level,
+                               uint32_t flags, uint32_t stamp, struct kmt_error_info *error, uint32_t *reoffered);
+enum kmt_error kmt_reclaim_plain(struct kmt_tracker *t, const struct kmt_handle_list *list,
+                                 VkReclaimResultKMT *results, VkBool32 *discarded, uint64_t fill_completed,
+                                 uint32_t stamp, struct kmt_error_info *error, uint64_t *fence_value);
+
+/* Doubles the scratch array (false when out of host memory). */
+bool kmt_grow_scratch(struct kmt_tracker *t);
+/* Why element i of a memory list is invalid, as found with the records as
+ * they were before the call (stamps aside). */
+enum kmt_error kmt_memory_error(const struct kmt_tracker *t, const struct kmt_handle_list *list, uint32_t i,
+                                uint32_t stamp, struct kmt_error_info *error);
 /* Validate a whole call, resolving element i into t->scratch[i]. Nothing
  * changes state. */
 enum kmt_error kmt_validate_offer(struct kmt_tracker *t, const struct kmt_handle_list *list, uint32_t priority,

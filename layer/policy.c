@@ -79,7 +79,7 @@ kmt_policy_over_budget(const struct kmt_policy *p, const struct kmt_tracker *t)
     if (p->kind != KMT_DISCARD_PRESSURE)
         return false;
     for (uint32_t heap = 0; heap < p->heap_count; heap++)
-        if (t->heap_usage[heap] > p->heap_budget[heap] && t->offered_bytes[heap])
+        if (t->heap_usage[heap] > p->heap_budget[heap] && kmt_offered_in_heap(t, heap))
             return true;
     return false;
 }
@@ -104,9 +104,7 @@ compare_victims(const void *a, const void *b)
 static struct victim *
 collect_victims(const struct kmt_tracker *t, uint32_t heap, uint32_t *count)
 {
-    uint32_t n = 0, candidates = 0;
-    for (uint32_t level = 0; level < KMT_OFFER_LEVELS; level++)
-        candidates += t->offered_count[level];
+    uint32_t n = 0, candidates = t->offered_count;
     struct victim *v = kmt_alloc(t->slots.allocator, (size_t)(candidates ? candidates : 1) * sizeof(*v),
                                  VK_SYSTEM_ALLOCATION_SCOPE_COMMAND);
     if (!v)
@@ -145,7 +143,7 @@ kmt_policy_relieve(struct kmt_policy *p, struct kmt_tracker *t)
         return 0;
     uint32_t discarded = 0;
     for (uint32_t heap = 0; heap < p->heap_count; heap++)
-        if (t->heap_usage[heap] > p->heap_budget[heap] && t->offered_bytes[heap])
+        if (t->heap_usage[heap] > p->heap_budget[heap] && kmt_offered_in_heap(t, heap))
             discarded += relieve_heap(t, heap, p->heap_budget[heap]);
     return discarded;
 }

@@ -44,8 +44,8 @@ kmt_fail(struct kmt_error_info *error, enum kmt_error code, uint32_t index, uint
     return code;
 }
 
-static enum kmt_error
-check_list_shape(const struct kmt_handle_list *list, struct kmt_error_info *error)
+enum kmt_error
+kmt_check_list_shape(const struct kmt_handle_list *list, struct kmt_error_info *error)
 {
     if (list->count == 0)
         return kmt_fail(error, KMT_ERROR_COUNT_ZERO, 0, 0, 0);
@@ -55,11 +55,9 @@ check_list_shape(const struct kmt_handle_list *list, struct kmt_error_info *erro
 }
 
 /* Room for element i in the scratch array, doubling as elements resolve. */
-static bool
-scratch_room(struct kmt_tracker *t, uint32_t i)
+bool
+kmt_grow_scratch(struct kmt_tracker *t)
 {
-    if (i < t->scratch_capacity)
-        return true;
     uint64_t capacity = t->scratch_capacity ? (uint64_t)t->scratch_capacity * 2 : 64;
     if (capacity > UINT32_MAX)
         capacity = UINT32_MAX;
@@ -75,20 +73,66 @@ scratch_room(struct kmt_tracker *t, uint32_t i)
     return true;
 }
 
-/* Element i of a memory list: a live handle of this device, listed once. */
-static enum kmt_error
-resolve_memory(struct kmt_tracker *t, const struct kmt_handle_list *list, uint32_t i, uint32_t stamp,
-               struct kmt_error_info *error)
+/* Why element i of a memory list did not resolve (the slow path). */
+enum kmt_error
+kmt_memory_error(const struct kmt_tracker *t, const struct kmt_handle_list *list, uint32_t i, uint32_t stamp,
+             struct kmt_error_info *error)
 {
     uint64_t handle = (uint64_t)list->memories[i];
-    uint32_t index;
-    struct kmt_memory *m = kmt_resolve(&t->slots, handle, &index);
+    const struct kmt_memory *m = kmt_resolve(&t->slots, handle, NULL);
     if (!m)
         return kmt_fail(error, KMT_ERROR_UNKNOWN_MEMORY, i, handle, 0);
     if (m->call_stamp == stamp)
         return kmt_fail(error, KMT_ERROR_DUPLICATE, i, handle, 0);
-    m->call_stamp = stamp;
-    t->scratch[i] = (struct kmt_ref){m, index, i};
+    if (m->bits & KMT_MEM_MAPPED)
+        return kmt_fail(error, KMT_ERROR_MAPPED, i, handle, handle);
+    return kmt_fail(error, KMT_ERROR_DECOMMITTED, i, handle, handle);
+}
+
+/* A memory list: every element a live handle of this device, listed once,
+ * and (offering) neither mapped nor decommitted. The hot loop of offer and
+ * reclaim by memory: an array index, a generation compare and a stamp per
+ * element, element i's record into scratch[i].memory (its slot is the
+ * handle's low half - 1); the details of a failure are worked out only when
+ * one happens. A valid list names each live allocation at most once, so
+ * scratch room for min(count, live) elements is made first; a longer list
+ * must hold a bad element, and grows the scratch as it is read (a huge
+ * count never sizes an allocation). */
+static inline __attribute__((always_inline)) enum kmt_error
+resolve_memories(struct kmt_tracker *t, const struct kmt_handle_list *list, uint32_t stamp, bool offering,
+                 struct kmt_error_info *error)
+{
+    const VkDeviceMemory *handles = list->memories;
+    const uint32_t count = list->count;
+    const uint32_t capacity = t->slots.capacity; /* the device lock is held: plain reads */
+    struct kmt_slot_chunk *const *directory = t->slots.directory;
+    const uint8_t refuse = offering ? KMT_MEM_MAPPED : 0;
+    const uint8_t decommitted = offering ? VK_ALLOCATION_STATUS_DECOMMITTED_KMT : KMT_STATUS_FREE;
+    const uint32_t likely = count < t->slots.live ? count : t->slots.live;
+    while (t->scratch_capacity < likely)
+        if (!kmt_grow_scratch(t))
+            return kmt_fail(error, KMT_ERROR_OUT_OF_HOST_MEMORY, 0, 0, 0);
+    struct kmt_ref *scratch = t->scratch;
+    uint32_t room = t->scratch_capacity;
+    for (uint32_t i = 0; i < count; i++) {
+        if (i == room) {
+            if (!kmt_grow_scratch(t))
+                return kmt_fail(error, KMT_ERROR_OUT_OF_HOST_MEMORY, i, 0, 0);
+            scratch = t->scratch;
+            room = t->scratch_capacity;
+        }
+        const uint64_t handle = (uint64_t)handles[i];
+        const uint32_t index = (uint32_t)handle - 1;
+        if (index >= capacity)
+            return kmt_memory_error(t, list, i, stamp, error);
+        struct kmt_memory *m = &directory[index >> KMT_SLOT_CHUNK_SHIFT]->hot[index & (KMT_SLOT_CHUNK - 1)];
+        const uint8_t status = m->status;
+        if (m->generation != (uint32_t)(handle >> 32) || status == KMT_STATUS_FREE || status == decommitted ||
+            m->call_stamp == stamp || (m->bits & refuse))
+            return kmt_memory_error(t, list, i, stamp, error);
+        m->call_stamp = stamp;
+        scratch[i].memory = m;
+    }
     return KMT_OK;
 }
 
@@ -112,38 +156,55 @@ resolve_resource(struct kmt_tracker *t, const struct kmt_handle_list *list, uint
     if (!m)
         return kmt_fail(error, KMT_ERROR_RESOURCE_MEMORY_FREED, i, res->objectHandle, r->memory);
     m->call_stamp = stamp;
-    t->scratch[i] = (struct kmt_ref){m, index, i};
+    t->scratch[i] = (struct kmt_ref){.memory = m, .index = index};
     return KMT_OK;
 }
 
-static uint64_t
-element_handle(const struct kmt_handle_list *list, uint32_t i)
+/* A resource list, resolved in order; stops at the first invalid element. */
+static enum kmt_error
+resolve_resources(struct kmt_tracker *t, const struct kmt_handle_list *list, uint32_t stamp, bool offering,
+                  struct kmt_error_info *error)
 {
-    return list->memories ? (uint64_t)list->memories[i] : list->resources[i].objectHandle;
+    for (uint32_t i = 0; i < list->count; i++) {
+        if (i == t->scratch_capacity && !kmt_grow_scratch(t))
+            return kmt_fail(error, KMT_ERROR_OUT_OF_HOST_MEMORY, i, 0, 0);
+        enum kmt_error e = resolve_resource(t, list, i, stamp, error);
+        if (e)
+            return e;
+        const struct kmt_ref *ref = &t->scratch[i];
+        if (offering && (ref->memory->bits & KMT_MEM_MAPPED))
+            return kmt_fail(error, KMT_ERROR_MAPPED, i, list->resources[i].objectHandle,
+                            kmt_make_handle(ref->index, ref->memory->generation));
+        if (offering && ref->memory->status == VK_ALLOCATION_STATUS_DECOMMITTED_KMT)
+            return kmt_fail(error, KMT_ERROR_DECOMMITTED, i, list->resources[i].objectHandle,
+                            kmt_make_handle(ref->index, ref->memory->generation));
+    }
+    return KMT_OK;
 }
 
-/* Resolves every element in order; stops at the first invalid one. */
+/* Two instances of the memory loop, each with its checks known. */
+static enum kmt_error
+resolve_memories_to_offer(struct kmt_tracker *t, const struct kmt_handle_list *list, uint32_t stamp,
+                          struct kmt_error_info *error)
+{
+    return resolve_memories(t, list, stamp, true, error);
+}
+
+static enum kmt_error
+resolve_memories_to_reclaim(struct kmt_tracker *t, const struct kmt_handle_list *list, uint32_t stamp,
+                            struct kmt_error_info *error)
+{
+    return resolve_memories(t, list, stamp, false, error);
+}
+
 static enum kmt_error
 resolve_all(struct kmt_tracker *t, const struct kmt_handle_list *list, uint32_t stamp, bool offering,
             struct kmt_error_info *error)
 {
-    for (uint32_t i = 0; i < list->count; i++) {
-        if (!scratch_room(t, i))
-            return kmt_fail(error, KMT_ERROR_OUT_OF_HOST_MEMORY, i, 0, 0);
-        enum kmt_error e = list->memories ? resolve_memory(t, list, i, stamp, error)
-                                          : resolve_resource(t, list, i, stamp, error);
-        if (e)
-            return e;
-        if (!offering)
-            continue;
-        const struct kmt_ref *ref = &t->scratch[i];
-        uint64_t memory = kmt_make_handle(ref->index, ref->memory->generation);
-        if (ref->memory->bits & KMT_MEM_MAPPED)
-            return kmt_fail(error, KMT_ERROR_MAPPED, i, element_handle(list, i), memory);
-        if (ref->memory->status == VK_ALLOCATION_STATUS_DECOMMITTED_KMT)
-            return kmt_fail(error, KMT_ERROR_DECOMMITTED, i, element_handle(list, i), memory);
-    }
-    return KMT_OK;
+    if (list->memories)
+        return offering ? resolve_memories_to_offer(t, list, stamp, error)
+                        : resolve_memories_to_reclaim(t, list, stamp, error);
+    return resolve_resources(t, list, stamp, offering, error);
 }
 
 struct listed {
@@ -197,16 +258,26 @@ first_shared_element(struct kmt_tracker *t, uint32_t count, bool *oom)
 }
 
 enum kmt_error
-kmt_validate_offer(struct kmt_tracker *t, const struct kmt_handle_list *list, uint32_t priority, uint32_t flags,
-                   uint32_t stamp, struct kmt_error_info *error)
+kmt_check_offer_arguments(const struct kmt_handle_list *list, uint32_t priority, uint32_t flags,
+                          struct kmt_error_info *error)
 {
-    enum kmt_error e = check_list_shape(list, error);
+    enum kmt_error e = kmt_check_list_shape(list, error);
     if (e)
         return e;
     if (priority < VK_OFFER_PRIORITY_LOW_KMT || priority > VK_OFFER_PRIORITY_AUTO_KMT)
         return kmt_fail(error, KMT_ERROR_PRIORITY, 0, 0, priority);
     if (flags & ~(uint32_t)(VK_OFFER_IMMEDIATELY_BIT_KMT | VK_OFFER_ALLOW_DECOMMIT_BIT_KMT))
         return kmt_fail(error, KMT_ERROR_FLAGS, 0, 0, flags);
+    return KMT_OK;
+}
+
+enum kmt_error
+kmt_validate_offer(struct kmt_tracker *t, const struct kmt_handle_list *list, uint32_t priority, uint32_t flags,
+                   uint32_t stamp, struct kmt_error_info *error)
+{
+    enum kmt_error e = kmt_check_offer_arguments(list, priority, flags, error);
+    if (e)
+        return e;
     e = resolve_all(t, list, stamp, true, error);
     if (e || !list->resources)
         return e;
@@ -224,7 +295,7 @@ enum kmt_error
 kmt_validate_reclaim(struct kmt_tracker *t, const struct kmt_handle_list *list, uint32_t stamp,
                      struct kmt_error_info *error)
 {
-    enum kmt_error e = check_list_shape(list, error);
+    enum kmt_error e = kmt_check_list_shape(list, error);
     return e ? e : resolve_all(t, list, stamp, false, error);
 }
 

@@ -17,6 +17,7 @@
 // the layer's cost):
 //   bench_layer  VK_LAYER_KMT_offer_reclaim -> VK_LAYER_KMT_test_driver -> lavapipe
 //   bench_floor  VK_LAYER_KMT_test_driver -> lavapipe
+//   bench_lvp    VK_LAYER_KMT_offer_reclaim -> lavapipe
 // Devices:
 //   floor  bench_floor, VK_EXT_memory_priority + VK_EXT_pageable_device_local_memory (P1 floor)
 //   plain  bench_floor, no extension (P2 floor)
@@ -24,6 +25,7 @@
 //          ratio to plain (an A/A comparison) shows how much two layer-less
 //          lavapipe devices differ, the noise any P2 ratio carries
 //   on     bench_layer, VK_KMT_offer_reclaim enabled
+//   np     bench_lvp (the layer straight on lavapipe: no pageable memory), VK_KMT_offer_reclaim enabled
 //   off    bench_layer, extension not enabled (the layer must be a pure pass-through)
 //
 // Families (scripts/bench_report.py reads these names):
@@ -31,7 +33,9 @@
 //   pass_through/alloc_free                  P2: vkAllocateMemory + vkFreeMemory
 //   pass_through/submit_empty, submit_1cb    P2: vkQueueSubmit
 //   footprint/tracker/live:N                 P3: bytes per tracked allocation (kmt_core, exact)
-//   offer_reclaim/{memory,resource}/batch:B/live:N   P1 (live 10^4) and P3 (batch 64, live 10^3..10^6)
+//   offer_reclaim/{memory,resource}/batch:B/live:N   against the bookkeeping floor (issue 12), B 1/64/4096,
+//                                            N 10^3..10^6, layer device without pageable memory
+//   offer_reclaim_priority/memory/batch:B/live:N     against the priority floor (issue 8), pageable devices
 //
 // Own flag (removed before Google Benchmark sees the arguments):
 //   --kmt_max_live=N   skip offer_reclaim/footprint benchmarks above N live allocations
@@ -119,9 +123,11 @@ void skip(benchmark::State& state, const std::string& why) {
 // The devices, created on first use and kept until the end.
 
 struct World {
-  Instance floor_instance, layer_instance;
-  Device floor, plain, twin, on, off;
+  Instance floor_instance, layer_instance, np_instance;
+  Device floor, plain, twin, on, off, np;
   ~World() {
+    np.destroy();
+    np_instance.destroy();
     off.destroy();
     on.destroy();
     layer_instance.destroy();
@@ -147,6 +153,9 @@ World* world() {
   if (e.empty()) e = w->layer_instance.create("bench_layer");
   if (e.empty()) e = w->on.create(w->layer_instance, {VK_KMT_OFFER_RECLAIM_EXTENSION_NAME});
   if (e.empty()) e = w->off.create(w->layer_instance, {});
+  if (e.empty()) e = w->np_instance.create("bench_lvp");
+  if (e.empty()) e = w->np.create(w->np_instance, {VK_KMT_OFFER_RECLAIM_EXTENSION_NAME});
+  if (e.empty() && w->np.set_priority) e = "bench_lvp device has pageable memory: not the bookkeeping comparison";
   if (e.empty() && !w->floor.set_priority) e = "floor device: vkSetDeviceMemoryPriorityEXT missing";
   if (e.empty() && (!w->on.offer || !w->on.reclaim)) e = "layer device: vkOfferAllocationsKMT missing";
   if (e.empty() && w->off.offer) e = "pass-through device exposes vkOfferAllocationsKMT";
@@ -159,9 +168,12 @@ World* world() {
 }
 
 // ---------------------------------------------------------------------------
-// Live allocations: n on the floor device, n on the layer device (and, for the
-// resource benchmarks, n buffers each bound to its own layer allocation).
-// Benchmarks visit them in one shuffled order, a window of `batch` at a time.
+// Live allocations: n on the floor device (its handles key both floors' maps),
+// n on the bookkeeping comparison's layer device `np` (and, for the resource
+// benchmarks, n buffers each bound to its own np allocation), and -- only when
+// a benchmark against the priority floor asks -- n on the pageable layer
+// device `on`. Benchmarks visit them in one shuffled order, a window of
+// `batch` at a time.
 
 struct FloorRecord {
   float priority;
@@ -170,14 +182,15 @@ struct FloorRecord {
 
 struct LiveSet {
   uint32_t n = 0;
-  std::vector<VkDeviceMemory> floor_memory, on_memory;
+  std::vector<VkDeviceMemory> floor_memory, np_memory, on_memory;
   std::vector<VkBuffer> buffers;
   // The shuffled order, n + kMaxBatch long so that any window [c, c + batch)
   // with c < n and batch <= n is contiguous and holds distinct handles.
   std::vector<uint32_t> order;
-  std::vector<VkDeviceMemory> floor_window, on_window;
+  std::vector<VkDeviceMemory> floor_window, np_window, on_window;
   std::vector<VkOfferResourceKMT> resource_window;
   std::unordered_map<uint64_t, FloorRecord> floor_map;
+  std::vector<FloorRecord*> floor_found;  // the bookkeeping floor's "reclaim" writes through these
   // Heap bytes per allocation while building (mallinfo2), each device.
   double floor_heap_per_alloc = 0, on_heap_per_alloc = 0, buffer_heap_per_alloc = 0;
   double floor_rss_per_alloc = 0, on_rss_per_alloc = 0;
@@ -188,15 +201,22 @@ struct LiveSet {
     if (!w) return;
     // Reverse creation order: the test driver keeps allocations in bucket
     // lists (newest first), so freeing newest first stays O(1).
-    for (size_t i = buffers.size(); i-- > 0;) w->on.destroy_buffer(w->on.handle, buffers[i], nullptr);
+    for (size_t i = buffers.size(); i-- > 0;) w->np.destroy_buffer(w->np.handle, buffers[i], nullptr);
     for (size_t i = on_memory.size(); i-- > 0;) w->on.free_memory(w->on.handle, on_memory[i], nullptr);
+    for (size_t i = np_memory.size(); i-- > 0;) w->np.free_memory(w->np.handle, np_memory[i], nullptr);
     for (size_t i = floor_memory.size(); i-- > 0;) w->floor.free_memory(w->floor.handle, floor_memory[i], nullptr);
+  }
+
+  std::vector<VkDeviceMemory> window_of(const std::vector<VkDeviceMemory>& memory) const {
+    std::vector<VkDeviceMemory> window(order.size());
+    for (size_t k = 0; k < order.size(); ++k) window[k] = memory[order[k]];
+    return window;
   }
 
   bool build(World* w, uint32_t count) {
     n = count;
     floor_memory.reserve(n);
-    on_memory.reserve(n);
+    np_memory.reserve(n);
     size_t heap = kmtb::heap_in_use(), rss = kmtb::resident_bytes();
     for (uint32_t i = 0; i < n; ++i) {
       VkDeviceMemory m = w->floor.allocate(kLiveSize);
@@ -205,8 +225,33 @@ struct LiveSet {
     }
     floor_heap_per_alloc = (double(kmtb::heap_in_use()) - double(heap)) / n;
     floor_rss_per_alloc = (double(kmtb::resident_bytes()) - double(rss)) / n;
-    heap = kmtb::heap_in_use();
-    rss = kmtb::resident_bytes();
+    for (uint32_t i = 0; i < n; ++i) {
+      VkDeviceMemory m = w->np.allocate(kLiveSize);
+      if (!m) return fail("vkAllocateMemory (layer, no pageable memory) failed");
+      np_memory.push_back(m);
+    }
+
+    order.resize(n);
+    for (uint32_t i = 0; i < n; ++i) order[i] = i;
+    std::mt19937_64 rng(0x6b6d74);  // fixed: every run visits the same order
+    std::shuffle(order.begin(), order.end(), rng);
+    for (uint32_t i = 0; i < kMaxBatch; ++i) order.push_back(order[i % n]);
+    floor_window = window_of(floor_memory);
+    np_window = window_of(np_memory);
+    floor_map.reserve(n);
+    for (uint32_t i = 0; i < n; ++i)
+      floor_map.emplace(reinterpret_cast<uint64_t>(floor_memory[i]), FloorRecord{0.5f, 0});
+    floor_found.resize(kMaxBatch);
+    return true;
+  }
+
+  // The pageable layer device's set, for the priority floor; the layer's heap
+  // per allocation is its growth minus the floor's (same test driver and
+  // lavapipe below both).
+  bool ensure_pageable(World* w) {
+    if (!on_memory.empty()) return true;
+    on_memory.reserve(n);
+    size_t heap = kmtb::heap_in_use(), rss = kmtb::resident_bytes();
     for (uint32_t i = 0; i < n; ++i) {
       VkDeviceMemory m = w->on.allocate(kLiveSize);
       if (!m) return fail("vkAllocateMemory (layer) failed");
@@ -214,21 +259,7 @@ struct LiveSet {
     }
     on_heap_per_alloc = (double(kmtb::heap_in_use()) - double(heap)) / n;
     on_rss_per_alloc = (double(kmtb::resident_bytes()) - double(rss)) / n;
-
-    order.resize(n);
-    for (uint32_t i = 0; i < n; ++i) order[i] = i;
-    std::mt19937_64 rng(0x6b6d74);  // fixed: every run visits the same order
-    std::shuffle(order.begin(), order.end(), rng);
-    for (uint32_t i = 0; i < kMaxBatch; ++i) order.push_back(order[i % n]);
-    floor_window.resize(order.size());
-    on_window.resize(order.size());
-    for (size_t k = 0; k < order.size(); ++k) {
-      floor_window[k] = floor_memory[order[k]];
-      on_window[k] = on_memory[order[k]];
-    }
-    floor_map.reserve(n);
-    for (uint32_t i = 0; i < n; ++i)
-      floor_map.emplace(reinterpret_cast<uint64_t>(floor_memory[i]), FloorRecord{0.5f, 0});
+    on_window = window_of(on_memory);
     return true;
   }
 
@@ -243,15 +274,15 @@ struct LiveSet {
     const size_t heap = kmtb::heap_in_use();
     for (uint32_t i = 0; i < n; ++i) {
       VkBuffer b = VK_NULL_HANDLE;
-      if (w->on.create_buffer(w->on.handle, &info, nullptr, &b) != VK_SUCCESS) return fail("vkCreateBuffer failed");
+      if (w->np.create_buffer(w->np.handle, &info, nullptr, &b) != VK_SUCCESS) return fail("vkCreateBuffer failed");
       buffers.push_back(b);
       if (i == 0) {
         VkMemoryRequirements req;
-        w->on.buffer_requirements(w->on.handle, b, &req);
-        if (req.size > kLiveSize || !(req.memoryTypeBits & (1u << w->on.host_type)))
+        w->np.buffer_requirements(w->np.handle, b, &req);
+        if (req.size > kLiveSize || !(req.memoryTypeBits & (1u << w->np.host_type)))
           return fail("buffer does not fit its live allocation");
       }
-      if (w->on.bind_buffer(w->on.handle, b, on_memory[i], 0) != VK_SUCCESS) return fail("vkBindBufferMemory failed");
+      if (w->np.bind_buffer(w->np.handle, b, np_memory[i], 0) != VK_SUCCESS) return fail("vkBindBufferMemory failed");
     }
     buffer_heap_per_alloc = (double(kmtb::heap_in_use()) - double(heap)) / n;
     resource_window.resize(order.size());
@@ -268,7 +299,9 @@ struct LiveSet {
 
 std::unique_ptr<LiveSet> g_live;
 
-LiveSet* live_set(World* w, uint32_t n, bool resources, std::string* error) {
+enum class Floor { Bookkeeping, Priority };
+
+LiveSet* live_set(World* w, uint32_t n, bool resources, Floor floor, std::string* error) {
   if (!g_live || g_live->n != n) {
     g_live.reset();  // frees the previous set first: one set alive at a time
     g_live = std::make_unique<LiveSet>();
@@ -278,7 +311,7 @@ LiveSet* live_set(World* w, uint32_t n, bool resources, std::string* error) {
       return nullptr;
     }
   }
-  if (resources && !g_live->ensure_buffers(w)) {
+  if ((resources && !g_live->ensure_buffers(w)) || (floor == Floor::Priority && !g_live->ensure_pageable(w))) {
     *error = g_live->error;
     g_live.reset();
     return nullptr;
@@ -287,25 +320,35 @@ LiveSet* live_set(World* w, uint32_t n, bool resources, std::string* error) {
 }
 
 // ---------------------------------------------------------------------------
-// P1 / P3: offer + reclaim of `batch` allocations over `live` live ones,
-// against the floor: per allocation, demote + restore through
-// vkSetDeviceMemoryPriorityEXT on the layer-less device plus one
-// std::unordered_map::find keyed by the handle over the same live count.
+// P1 / P3: offer + reclaim of `batch` allocations over `live` live ones
+// (OFFER_IMMEDIATELY, results requested), against one of two floors in the
+// same iteration:
+//   bookkeeping  the layer on a driver without pageable memory (no driver
+//                calls) against the least any tracker does: per allocation
+//                one std::unordered_map<uint64_t, small struct>::find and a
+//                field write for the offer, and a field write through the
+//                found record for the reclaim (issue 12's floor);
+//   priority     the layer on a pageable driver against, per allocation,
+//                demote + restore through vkSetDeviceMemoryPriorityEXT on the
+//                layer-less device plus one find (issue 8's floor).
 
-void BM_OfferReclaim(benchmark::State& state, bool resources, uint32_t batch, uint32_t live) {
+void BM_OfferReclaim(benchmark::State& state, bool resources, uint32_t batch, uint32_t live, Floor floor_kind) {
   World* w = world();
   if (!w) return skip(state, g_world_error);
   std::string error;
-  LiveSet* s = live_set(w, live, resources, &error);
+  LiveSet* s = live_set(w, live, resources, floor_kind, &error);
   if (!s) return skip(state, error);
   if (batch > live) return skip(state, "batch larger than the live set");
 
+  const bool bookkeeping = floor_kind == Floor::Bookkeeping;
   const uint32_t reps = std::max<uint32_t>(1, kAllocsPerBlock / batch);
   std::vector<VkReclaimResultKMT> results(batch);
-  VkDevice on = w->on.handle, floor = w->floor.handle;
-  PFN_vkOfferAllocationsKMT offer = w->on.offer;
-  PFN_vkReclaimAllocationsKMT reclaim = w->on.reclaim;
+  Device& layer = bookkeeping ? w->np : w->on;
+  VkDevice on = layer.handle, floor = w->floor.handle;
+  PFN_vkOfferAllocationsKMT offer = layer.offer;
+  PFN_vkReclaimAllocationsKMT reclaim = layer.reclaim;
   PFN_vkSetDeviceMemoryPriorityEXT set_priority = w->floor.set_priority;
+  const std::vector<VkDeviceMemory>& layer_window = bookkeeping ? s->np_window : s->on_window;
   uint32_t layer_cursor = 0, floor_cursor = 0;
   std::vector<double> layer_ns, floor_ns;
   uint64_t allocations = 0, iteration = 0;
@@ -325,9 +368,10 @@ void BM_OfferReclaim(benchmark::State& state, bool resources, uint32_t batch, ui
       if (resources) {
         oi.pResources = ri.pResources = &s->resource_window[layer_cursor];
       } else {
-        oi.pMemories = ri.pMemories = &s->on_window[layer_cursor];
+        oi.pMemories = ri.pMemories = &layer_window[layer_cursor];
       }
       oi.priority = VK_OFFER_PRIORITY_LOW_KMT;
+      oi.flags = VK_OFFER_IMMEDIATELY_BIT_KMT;
       uint64_t fence = 0;
       VkResult a = offer(on, &oi);
       VkResult b = reclaim(on, &ri, &fence);
@@ -338,7 +382,7 @@ void BM_OfferReclaim(benchmark::State& state, bool resources, uint32_t batch, ui
     }
     return thread_ns() - t0;
   };
-  auto floor_block = [&] {
+  auto priority_floor_block = [&] {
     const double t0 = thread_ns();
     for (uint32_t r = 0; r < reps; ++r) {
       const VkDeviceMemory* window = &s->floor_window[floor_cursor];
@@ -354,6 +398,25 @@ void BM_OfferReclaim(benchmark::State& state, bool resources, uint32_t batch, ui
     }
     return thread_ns() - t0;
   };
+  auto bookkeeping_floor_block = [&] {
+    const double t0 = thread_ns();
+    for (uint32_t r = 0; r < reps; ++r) {
+      const VkDeviceMemory* window = &s->floor_window[floor_cursor];
+      FloorRecord** found = s->floor_found.data();
+      // The "offer": one find and a field write per allocation.
+      for (uint32_t i = 0; i < batch; ++i) {
+        FloorRecord& record = s->floor_map.find(reinterpret_cast<uint64_t>(window[i]))->second;
+        record.state = 1;
+        found[i] = &record;
+      }
+      // The "reclaim": a field write through what the find gave.
+      for (uint32_t i = 0; i < batch; ++i) found[i]->state = 0;
+      benchmark::ClobberMemory();
+      floor_cursor = (floor_cursor + batch) % live;
+    }
+    return thread_ns() - t0;
+  };
+  auto floor_block = [&] { return bookkeeping ? bookkeeping_floor_block() : priority_floor_block(); };
 
   for (auto _ : state) {
     double l, f;
@@ -379,12 +442,14 @@ void BM_OfferReclaim(benchmark::State& state, bool resources, uint32_t batch, ui
   state.counters["ratio"] = median_ratio(layer_ns, floor_ns);
   state.counters["batch"] = batch;
   state.counters["live"] = live;
-  // Memory per live allocation while the set was built (the layer's share is
-  // the difference: both devices sit on the same test driver and lavapipe).
   state.counters["floor_heap_B"] = s->floor_heap_per_alloc;
-  state.counters["layer_heap_B"] = s->on_heap_per_alloc - s->floor_heap_per_alloc;
   state.counters["floor_rss_B"] = s->floor_rss_per_alloc;
-  state.counters["layer_rss_B"] = s->on_rss_per_alloc - s->floor_rss_per_alloc;
+  if (!bookkeeping) {
+    // Memory per live allocation while the set was built (the layer's share
+    // is the difference: both devices sit on the same test driver and lavapipe).
+    state.counters["layer_heap_B"] = s->on_heap_per_alloc - s->floor_heap_per_alloc;
+    state.counters["layer_rss_B"] = s->on_rss_per_alloc - s->floor_rss_per_alloc;
+  }
   if (resources) state.counters["buffer_heap_B"] = s->buffer_heap_per_alloc;
 }
 
@@ -399,19 +464,23 @@ void BM_Footprint(benchmark::State& state, uint32_t live) {
     struct kmt_tracker tracker;
     struct kmt_tracker_config config{};
     config.pageable = true;
+    config.salt = 0x6b6d74;
     struct kmt_tracker_ops ops{};
     if (!kmt_tracker_init(&tracker, &config, &ops, nullptr)) return skip(state, "kmt_tracker_init failed");
-    // Handles like a driver's: pointers 64 bytes apart.
+    // Driver handles like a driver's: pointers 64 bytes apart.
     const uint64_t base = 0x7f0000000000ull;
+    std::vector<uint64_t> handles(live);
     const double t0 = thread_ns();
     bool ok = true;
-    for (uint32_t i = 0; i < live; ++i)
-      ok &= kmt_track_memory(&tracker, base + 64ull * (i + 1), kLiveSize, 0, 0, true, 0.5f);
+    for (uint32_t i = 0; i < live; ++i) {
+      handles[i] = kmt_track_memory(&tracker, base + 64ull * (i + 1), kLiveSize, 0, KMT_TRACK_HOST_VISIBLE, 0.5f);
+      ok &= handles[i] != 0;
+    }
     track_ns = (thread_ns() - t0) / live;
-    for (uint32_t i = 0; i < live; ++i)
-      ok &= kmt_track_binding(&tracker, VK_OBJECT_TYPE_BUFFER, base + 0x100000000000ull + 64ull * (i + 1),
-                              base + 64ull * (i + 1));
-    memory_bytes = double(kmt_map_footprint(&tracker.memories) + kmt_pool_footprint(&tracker.memory_pool)) / live;
+    ok &= kmt_reserve_bindings(&tracker, live);
+    for (uint32_t i = 0; ok && i < live; ++i)
+      kmt_track_binding(&tracker, VK_OBJECT_TYPE_BUFFER, base + 0x100000000000ull + 64ull * (i + 1), handles[i]);
+    memory_bytes = double(kmt_slots_footprint(&tracker.slots)) / live;
     resource_bytes =
         double(kmt_map_footprint(&tracker.resources) + kmt_pool_footprint(&tracker.resource_pool)) / live;
     kmt_tracker_finish(&tracker);
@@ -419,7 +488,7 @@ void BM_Footprint(benchmark::State& state, uint32_t live) {
   }
   state.counters["memory_B"] = memory_bytes;
   state.counters["resource_B"] = resource_bytes;
-  state.counters["memory_record_B"] = double(sizeof(struct kmt_memory));
+  state.counters["memory_record_B"] = double(sizeof(struct kmt_memory) + sizeof(struct kmt_memory_cold));
   state.counters["resource_record_B"] = double(sizeof(struct kmt_resource));
   state.counters["track_ns"] = track_ns;
   state.counters["live"] = live;
@@ -634,18 +703,24 @@ void register_all(uint32_t max_live) {
         ->Iterations(1)
         ->Repetitions(1);  // exact, not a timing
   }
-  // Grouped by live count (each group builds its live set once). P1: batches
-  // 1, 64 and 4096 at 10^4; P3: batch 64 from 10^3 to 10^6.
+  // Grouped by live count (each group builds its live set once): batches 1,
+  // 64 and 4096 from 10^3 to 10^6, by memory and by resource against the
+  // bookkeeping floor, and by memory against the priority floor.
   for (uint32_t live : lives) {
     if (live > max_live) continue;
-    for (bool resources : {false, true}) {
-      std::vector<uint32_t> batches = {64};
-      if (live == 10000) batches = {1, 64, 4096};
-      for (uint32_t batch : batches) {
+    for (uint32_t batch : {1u, 64u, 4096u}) {
+      for (bool resources : {false, true}) {
         const std::string name = std::string("offer_reclaim/") + (resources ? "resource" : "memory") +
                                  "/batch:" + std::to_string(batch) + "/live:" + std::to_string(live);
-        benchmark::RegisterBenchmark(name.c_str(), BM_OfferReclaim, resources, batch, live)->UseManualTime();
+        benchmark::RegisterBenchmark(name.c_str(), BM_OfferReclaim, resources, batch, live, Floor::Bookkeeping)
+            ->UseManualTime();
       }
+    }
+    for (uint32_t batch : {1u, 64u, 4096u}) {
+      const std::string name =
+          "offer_reclaim_priority/memory/batch:" + std::to_string(batch) + "/live:" + std::to_string(live);
+      benchmark::RegisterBenchmark(name.c_str(), BM_OfferReclaim, false, batch, live, Floor::Priority)
+          ->UseManualTime();
     }
   }
 }

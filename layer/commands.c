@@ -358,10 +358,10 @@ kmt_GetOfferReclaimStatisticsKMT(VkDevice device, VkOfferReclaimStatisticsKMT *p
     pStatistics->rejectedCallCount = c->rejected_calls;
     pStatistics->pendingCount = t->pending_count;
     pStatistics->offeredCount = t->offered_count;
-    pStatistics->trackedCount = t->slots.live;
+    pStatistics->trackedCount = kmt_slots_live(&t->slots);
     pStatistics->heapCount = d->memory_properties.memoryHeapCount;
     for (uint32_t i = 0; i < VK_MAX_MEMORY_HEAPS; i++) {
-        pStatistics->heapUsage[i] = i < pStatistics->heapCount ? t->heap_usage[i] : 0;
+        pStatistics->heapUsage[i] = i < pStatistics->heapCount ? kmt_heap_usage(t, i) : 0;
         pStatistics->heapBudget[i] = i < pStatistics->heapCount ? d->policy.heap_budget[i] : 0;
     }
     pthread_mutex_unlock(&d->lock);
@@ -429,7 +429,7 @@ kmt_device_setup(struct kmt_device *d, const VkDeviceCreateInfo *app_info)
         .pageable = d->pageable && d->next.SetDeviceMemoryPriorityEXT != NULL,
         .offered_priority = d->settings.offered_priority,
         .salt = handle_salt(d),
-        .heap_offers = d->settings.discard == KMT_DISCARD_PRESSURE,
+        .accounting = d->settings.discard != KMT_DISCARD_NEVER,
         .on_offered = kmt_policy_hook(&d->policy) ? kmt_policy_on_offered : NULL,
         .on_offered_ctx = &d->policy,
     };

@@ -150,16 +150,39 @@ kmt_register_device(struct kmt_device *device)
     return table_put(&devices, (uint64_t)(uintptr_t)device->handle, device);
 }
 
+/* Each thread remembers the last device it looked up: every hooked call
+ * starts with this lookup, and apps call one device from many threads. The
+ * epoch changes whenever a device goes, so a remembered device is never
+ * used after its vkDestroyDevice (nor a new device mistaken for one that
+ * had the same handle). Initial-exec TLS: a fixed offset, no call. */
+static _Atomic uint64_t device_epoch = 1;
+static __thread struct {
+    VkDevice handle;
+    struct kmt_device *device;
+    uint64_t epoch;
+} last_device __attribute__((tls_model("initial-exec")));
+
 struct kmt_device *
 kmt_unregister_device(VkDevice device)
 {
-    return table_remove(&devices, (uint64_t)(uintptr_t)device);
+    struct kmt_device *d = table_remove(&devices, (uint64_t)(uintptr_t)device);
+    atomic_fetch_add_explicit(&device_epoch, 1, memory_order_release);
+    return d;
 }
 
 struct kmt_device *
 kmt_device_from_handle(VkDevice device)
 {
-    return table_get(&devices, (uint64_t)(uintptr_t)device);
+    const uint64_t epoch = atomic_load_explicit(&device_epoch, memory_order_acquire);
+    if (last_device.handle == device && last_device.epoch == epoch && device)
+        return last_device.device;
+    struct kmt_device *d = table_get(&devices, (uint64_t)(uintptr_t)device);
+    if (d) {
+        last_device.handle = device;
+        last_device.device = d;
+        last_device.epoch = epoch;
+    }
+    return d;
 }
 
 bool

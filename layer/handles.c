@@ -22,6 +22,7 @@ kmt_slots_init(struct kmt_slot_table *table, uint32_t salt, const VkAllocationCa
     memset(table, 0, sizeof(*table));
     table->salt = salt;
     table->allocator = allocator;
+    pthread_mutex_init(&table->grow_lock, NULL);
 }
 
 void
@@ -33,11 +34,12 @@ kmt_slots_finish(struct kmt_slot_table *table)
     for (uint32_t i = 0; i < table->retired_count; i++)
         kmt_free(table->allocator, table->retired[i]);
     kmt_free(table->allocator, table->retired);
+    pthread_mutex_destroy(&table->grow_lock);
     memset(table, 0, sizeof(*table));
 }
 
 /* Room for one more chunk pointer. The directory a lock-free reader may hold
- * is kept (retired), never freed before the table. */
+ * is kept (retired), never freed before the table. Under grow_lock. */
 static bool
 grow_directory(struct kmt_slot_table *table)
 {
@@ -74,7 +76,25 @@ grow_directory(struct kmt_slot_table *table)
     return true;
 }
 
-/* Adds a chunk of free slots, chained in index order. */
+static uint64_t
+head_word(uint64_t tag, uint32_t first)
+{
+    return tag << 32 | first;
+}
+
+/* Pushes the chain first..last (slot indexes + 1, linked through `driver`)
+ * onto the free list. */
+static void
+push_chain(struct kmt_slot_table *table, struct kmt_memory *last, uint32_t first)
+{
+    uint64_t head = __atomic_load_n(&table->free_head, __ATOMIC_RELAXED);
+    do
+        __atomic_store_n(&last->driver, head & 0xffffffffu, __ATOMIC_RELAXED);
+    while (!__atomic_compare_exchange_n(&table->free_head, &head, head_word((head >> 32) + 1, first), true,
+                                        __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+}
+
+/* Adds a chunk of free slots, chained in index order. Under grow_lock. */
 static bool
 add_chunk(struct kmt_slot_table *table)
 {
@@ -84,34 +104,57 @@ add_chunk(struct kmt_slot_table *table)
     if (!chunk)
         return false;
     uint32_t base = table->chunk_count << KMT_SLOT_CHUNK_SHIFT;
-    memset(chunk->cold, 0, sizeof(chunk->cold));
+    memset(chunk, 0, sizeof(*chunk));
     for (uint32_t i = 0; i < KMT_SLOT_CHUNK; i++) {
         struct kmt_memory *m = &chunk->hot[i];
-        memset(m, 0, sizeof(*m));
         m->status = KMT_STATUS_FREE;
         m->generation = first_generation(table->salt, base + i);
-        m->driver = i + 1 < KMT_SLOT_CHUNK ? base + i + 2 : table->free_head;
+        m->driver = base + i + 2; /* the next slot; the last one's is set by push_chain */
     }
-    table->free_head = base + 1;
     table->directory[table->chunk_count++] = chunk;
     __atomic_store_n(&table->capacity, table->chunk_count << KMT_SLOT_CHUNK_SHIFT, __ATOMIC_RELEASE);
+    push_chain(table, &chunk->hot[KMT_SLOT_CHUNK - 1], base + 1);
     return true;
 }
 
 uint64_t
 kmt_slots_take(struct kmt_slot_table *table, uint32_t *index, struct kmt_memory **memory)
 {
-    if (!table->free_head && !add_chunk(table))
-        return 0;
-    uint32_t i = table->free_head - 1;
-    struct kmt_slot_chunk *chunk = table->directory[i >> KMT_SLOT_CHUNK_SHIFT];
-    struct kmt_memory *m = &chunk->hot[i & (KMT_SLOT_CHUNK - 1)];
-    table->free_head = (uint32_t)m->driver;
+    uint64_t head = __atomic_load_n(&table->free_head, __ATOMIC_ACQUIRE);
+    struct kmt_memory *m;
+    for (;;) {
+        uint32_t first = (uint32_t)head;
+        if (!first) {
+            /* Empty: one thread grows the table, the others find the new slots. */
+            pthread_mutex_lock(&table->grow_lock);
+            head = __atomic_load_n(&table->free_head, __ATOMIC_ACQUIRE);
+            bool grown = (uint32_t)head || add_chunk(table);
+            pthread_mutex_unlock(&table->grow_lock);
+            if (!grown)
+                return 0;
+            head = __atomic_load_n(&table->free_head, __ATOMIC_ACQUIRE);
+            continue;
+        }
+        m = kmt_slot(table, first - 1);
+        /* A stale `next` (another thread took the slot meanwhile) makes the
+         * exchange fail: the tag in the head has changed. */
+        uint32_t next = (uint32_t)__atomic_load_n(&m->driver, __ATOMIC_RELAXED);
+        if (__atomic_compare_exchange_n(&table->free_head, &head, head_word((head >> 32) + 1, next), true,
+                                        __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
+            break;
+    }
+    uint32_t i = (uint32_t)head - 1;
     uint32_t generation = m->generation;
-    memset(m, 0, sizeof(*m));
-    m->generation = generation;
-    memset(&chunk->cold[i & (KMT_SLOT_CHUNK - 1)], 0, sizeof(chunk->cold[0]));
-    table->live++;
+    /* Field by field: a thread that lost the race for this slot may still
+     * read its link, and scans of the table read its status. */
+    __atomic_store_n(&m->driver, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&m->size, 0, __ATOMIC_RELAXED);
+    m->call_stamp = 0;
+    m->offer_order = 0;
+    m->offer_priority = 0;
+    m->type_index = 0;
+    m->bits = 0;
+    *kmt_cold(table, i) = (struct kmt_memory_cold){0};
     *index = i;
     *memory = m;
     return kmt_make_handle(i, generation);
@@ -121,11 +164,18 @@ void
 kmt_slots_release(struct kmt_slot_table *table, uint32_t index)
 {
     struct kmt_memory *m = kmt_slot(table, index);
-    m->status = KMT_STATUS_FREE;
     m->generation++;
-    m->driver = table->free_head;
-    table->free_head = index + 1;
-    table->live--;
+    __atomic_store_n(&m->status, KMT_STATUS_FREE, __ATOMIC_RELEASE);
+    push_chain(table, m, index + 1);
+}
+
+uint32_t
+kmt_slots_live(const struct kmt_slot_table *table)
+{
+    uint32_t live = 0, capacity = kmt_slots_capacity(table);
+    for (uint32_t i = 0; i < capacity; i++)
+        live += __atomic_load_n(&kmt_slot(table, i)->status, __ATOMIC_ACQUIRE) != KMT_STATUS_FREE;
+    return live;
 }
 
 size_t

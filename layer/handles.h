@@ -16,8 +16,12 @@
  * Records live in chunks of KMT_SLOT_CHUNK that never move once allocated:
  * the table grows by adding chunks, and resolving needs no lock (the chunk
  * directory is replaced by a bigger copy when full, the old copy kept until
- * the table is destroyed, so a reader holding it stays valid). Everything
- * else -- taking and releasing slots -- happens under the device lock.
+ * the table is destroyed, so a reader holding it stays valid). Taking and
+ * releasing slots need no lock either: the free list is a Treiber stack
+ * whose head carries a tag against ABA; only growing takes the table's own
+ * mutex. So an allocation or a free of resident memory touches nothing but
+ * its slot (the glue's fast paths), while offers and reclaims, under the
+ * device lock, work on other slots.
  *
  * Each slot has a 32-byte hot record (what an offer/reclaim loop touches)
  * and a 24-byte cold record in a parallel array (what creation, queries,
@@ -28,6 +32,7 @@
 #ifndef KMT_HANDLES_H
 #define KMT_HANDLES_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -55,12 +60,14 @@ extern "C" {
 
 /* Hot record: one per slot, 32 bytes. */
 struct kmt_memory {
-    uint64_t driver;        /* the driver's VkDeviceMemory; 0 once decommitted. Free slot: next free index + 1 */
+    uint64_t driver;        /* the driver's VkDeviceMemory; 0 once decommitted. Free slot: next free index + 1
+                               (read and written with __atomic while free: the lock-free list) */
     VkDeviceSize size;
     uint32_t generation;    /* the high half of the app's handle */
     uint32_t call_stamp;    /* the last offer/reclaim call that listed it */
     uint32_t offer_order;   /* when it was (re-)offered: oldest first under pressure */
-    uint8_t status;         /* VkAllocationStatusKMT, KMT_STATUS_FREE for a free slot */
+    uint8_t status;         /* VkAllocationStatusKMT, KMT_STATUS_FREE for a free slot (scans of the whole
+                               table read it with __atomic: slots are taken and released lock-free) */
     uint8_t offer_priority; /* resolved VkOfferPriorityKMT (LOW..HIGH), 0 when not offered */
     uint8_t type_index;     /* memoryTypeIndex (the tracker maps it to a heap) */
     uint8_t bits;           /* KMT_MEM_* */
@@ -86,12 +93,12 @@ struct kmt_slot_table {
      * chunk and directory that back it. */
     struct kmt_slot_chunk **directory; /* directory_size entries, chunk_count used */
     uint32_t capacity;                 /* slots backed by chunks */
-    /* Under the device lock. */
+    uint64_t free_head;                /* (tag << 32) | (first free slot index + 1); 0 in the low half: none */
+    uint32_t salt;                     /* first generation of slot 0; others derive from it */
+    /* Growth only, under grow_lock. */
+    pthread_mutex_t grow_lock;
     uint32_t directory_size;
     uint32_t chunk_count;
-    uint32_t live;                     /* slots handed out */
-    uint32_t free_head;                /* first free slot index + 1, 0 = none */
-    uint32_t salt;                     /* first generation of slot 0; others derive from it */
     struct kmt_slot_chunk ***retired;  /* old directories, freed with the table */
     uint32_t retired_count;
     const VkAllocationCallbacks *allocator;
@@ -103,10 +110,21 @@ void kmt_slots_finish(struct kmt_slot_table *table);
 
 /* Takes a free slot (growing the table when none is left) and returns its
  * handle, with *index and *memory set; the hot record is zeroed but for its
- * generation, the cold one zeroed. 0 when out of host memory or slots. */
+ * generation and a status still KMT_STATUS_FREE (the caller publishes it),
+ * the cold one zeroed. 0 when out of host memory or slots. Thread-safe. */
 uint64_t kmt_slots_take(struct kmt_slot_table *table, uint32_t *index, struct kmt_memory **memory);
-/* Releases a live slot: its generation changes, so its handle is stale. */
+/* Releases a live slot: its generation changes, so its handle is stale.
+ * Thread-safe (the caller owns the slot: vkFreeMemory's external sync). */
 void kmt_slots_release(struct kmt_slot_table *table, uint32_t index);
+/* Slots that exist (free or not): a bound on the live allocations that
+ * costs no shared counter on the allocation path. */
+static inline uint32_t
+kmt_slots_capacity(const struct kmt_slot_table *table)
+{
+    return __atomic_load_n(&table->capacity, __ATOMIC_ACQUIRE);
+}
+/* Slots handed out now: counted (a scan), for statistics. */
+uint32_t kmt_slots_live(const struct kmt_slot_table *table);
 
 static inline uint64_t
 kmt_make_handle(uint32_t index, uint32_t generation)

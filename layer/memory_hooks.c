@@ -54,6 +54,20 @@ kmt_AllocateMemory(VkDevice device, const VkMemoryAllocateInfo *pInfo, const VkA
     float priority;
     bool dedicated;
     read_allocate_chain(pInfo, &priority, &dedicated);
+    uint32_t flags = (type_is_host_visible(d, pInfo->memoryTypeIndex) ? KMT_TRACK_HOST_VISIBLE : 0) |
+                     (dedicated ? KMT_TRACK_DEDICATED : 0);
+    /* The fast path (DISCARD=never, no listener: no heap accounting): the
+     * slot table is lock-free, so an allocation takes no device lock. */
+    if (!d->tracker.config.accounting && !pAllocator) {
+        uint64_t handle = kmt_track_memory(&d->tracker, (uint64_t)driver, pInfo->allocationSize,
+                                           pInfo->memoryTypeIndex, flags, priority);
+        if (!handle) {
+            d->next.FreeMemory(device, driver, pAllocator);
+            return VK_ERROR_OUT_OF_HOST_MEMORY;
+        }
+        *pMemory = (VkDeviceMemory)handle;
+        return VK_SUCCESS;
+    }
     /* A decommit frees the driver's memory with the callbacks it was made with. */
     VkAllocationCallbacks *callbacks = NULL;
     if (pAllocator) {
@@ -64,8 +78,7 @@ kmt_AllocateMemory(VkDevice device, const VkMemoryAllocateInfo *pInfo, const VkA
         }
         *callbacks = *pAllocator;
     }
-    uint32_t flags = (type_is_host_visible(d, pInfo->memoryTypeIndex) ? KMT_TRACK_HOST_VISIBLE : 0) |
-                     (dedicated ? KMT_TRACK_DEDICATED : 0) | (callbacks ? KMT_TRACK_APP_ALLOCATOR : 0);
+    flags |= callbacks ? KMT_TRACK_APP_ALLOCATOR : 0;
 
     kmt_refresh_budgets(d);
     pthread_mutex_lock(&d->lock);
@@ -115,6 +128,19 @@ kmt_FreeMemory(VkDevice device, VkDeviceMemory memory, const VkAllocationCallbac
     struct kmt_device *d = kmt_hooked_device(device);
     uint64_t driver = 0, fill = 0;
     VkAllocationCallbacks *callbacks = NULL;
+    /* The fast path: resident memory of a device without heap accounting
+     * (DISCARD=never: no discard, no decommit, no fill) touches only its own
+     * slot, lock-free. The app owns the handle (vkFreeMemory's external
+     * sync), so nothing changes its state meanwhile. */
+    uint32_t index;
+    struct kmt_memory *fast =
+        d->tracker.config.accounting ? NULL : kmt_find_memory(&d->tracker, (uint64_t)memory, &index);
+    if (fast && fast->status == VK_ALLOCATION_STATUS_RESIDENT_KMT && !(fast->bits & KMT_MEM_APP_ALLOCATOR)) {
+        driver = fast->driver;
+        kmt_slots_release(&d->tracker.slots, index); /* resident, not accounted: nothing else to undo */
+        d->next.FreeMemory(device, (VkDeviceMemory)driver, pAllocator);
+        return;
+    }
     pthread_mutex_lock(&d->lock);
     struct kmt_memory *m = kmt_find_memory(&d->tracker, (uint64_t)memory, NULL);
     if (m && (m->bits & KMT_MEM_APP_ALLOCATOR))

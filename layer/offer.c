@@ -68,8 +68,7 @@ kmt_track_memory(struct kmt_tracker *t, uint64_t driver, VkDeviceSize size, uint
     if (!handle)
         return 0;
     m->driver = driver;
-    m->size = size;
-    m->status = VK_ALLOCATION_STATUS_RESIDENT_KMT;
+    __atomic_store_n(&m->size, size, __ATOMIC_RELAXED); /* kmt_heap_usage may scan meanwhile */
     /* A memoryTypeIndex the driver accepted is < VK_MAX_MEMORY_TYPES; kept
      * in range anyway so that the heap lookup can never index out of it. */
     m->type_index = (uint8_t)(type_index < VK_MAX_MEMORY_TYPES ? type_index : 0);
@@ -79,7 +78,11 @@ kmt_track_memory(struct kmt_tracker *t, uint64_t driver, VkDeviceSize size, uint
     struct kmt_memory_cold *cold = kmt_cold(&t->slots, index);
     cold->app_priority = app_priority;
     cold->driver_priority = app_priority;
-    t->heap_usage[kmt_heap_of(t, m)] += size;
+    if (t->config.accounting)
+        t->heap_usage[kmt_heap_of(t, m)] += size;
+    /* Live last: a scan of the table under the device lock (the policy,
+     * kmt_heap_usage) may run while a lock-free allocation fills the slot. */
+    __atomic_store_n(&m->status, VK_ALLOCATION_STATUS_RESIDENT_KMT, __ATOMIC_RELEASE);
     return handle;
 }
 
@@ -100,7 +103,7 @@ kmt_untrack_memory(struct kmt_tracker *t, uint64_t memory, uint64_t *driver)
     default:
         break;
     }
-    if (kmt_holds_payload(m))
+    if (t->config.accounting && kmt_holds_payload(m))
         t->heap_usage[kmt_heap_of(t, m)] -= m->size;
     *driver = m->driver;
     /* Resources still bound to it find a stale handle from now on. */
@@ -310,7 +313,8 @@ kmt_discard_as(struct kmt_tracker *t, uint32_t index, const struct kmt_discard_w
     struct kmt_memory_cold *cold = kmt_cold(&t->slots, index);
     m->status = decommit ? VK_ALLOCATION_STATUS_DECOMMITTED_KMT : VK_ALLOCATION_STATUS_DISCARDED_KMT;
     cold->discard_count++;
-    t->heap_usage[kmt_heap_of(t, m)] -= m->size;
+    if (t->config.accounting)
+        t->heap_usage[kmt_heap_of(t, m)] -= m->size;
     t->counters.bytes_discarded += m->size;
     if (decommit) {
         /* The app's handle stays; the driver's memory goes now. Cleared
@@ -351,7 +355,8 @@ become_resident(struct kmt_tracker *t, uint32_t index, struct kmt_memory *m, uin
         kmt_leave_pending(t);
         break;
     default: /* DISCARDED: the contents count again */
-        t->heap_usage[kmt_heap_of(t, m)] += m->size;
+        if (t->config.accounting)
+            t->heap_usage[kmt_heap_of(t, m)] += m->size;
         kmt_cold(&t->slots, index)->fill_value = 0;
         break;
     }
@@ -385,7 +390,7 @@ compare_order(const void *a, const void *b)
 static bool
 renumber_offers(struct kmt_tracker *t)
 {
-    uint32_t count = 0, capacity = t->slots.capacity;
+    uint32_t count = 0, capacity = __atomic_load_n(&t->slots.capacity, __ATOMIC_ACQUIRE);
     struct order_key *keys = capacity ? kmt_alloc(t->slots.allocator, (size_t)capacity * sizeof(*keys),
                                                   VK_SYSTEM_ALLOCATION_SCOPE_COMMAND)
                                       : NULL;
@@ -395,8 +400,9 @@ renumber_offers(struct kmt_tracker *t)
         compact_pending(t); /* only live entries: they follow their memory below */
     for (uint32_t i = 0; i < capacity; i++) {
         const struct kmt_memory *m = kmt_slot(&t->slots, i);
-        if (m->status != KMT_STATUS_FREE && m->status != VK_ALLOCATION_STATUS_RESIDENT_KMT &&
-            m->status != VK_ALLOCATION_STATUS_DECOMMITTED_KMT)
+        const uint8_t status = __atomic_load_n(&m->status, __ATOMIC_ACQUIRE); /* slots come and go lock-free */
+        if (status != KMT_STATUS_FREE && status != VK_ALLOCATION_STATUS_RESIDENT_KMT &&
+            status != VK_ALLOCATION_STATUS_DECOMMITTED_KMT)
             keys[count++] = (struct order_key){m->offer_order, i};
     }
     qsort(keys, count, sizeof(*keys), compare_order);
@@ -495,7 +501,7 @@ ref_index(const struct kmt_handle_list *list, const struct kmt_ref *refs, uint32
 static inline bool
 plain_reclaim(const struct kmt_tracker *t)
 {
-    return !t->ops.transition && !t->config.pageable && !t->config.heap_offers;
+    return !t->ops.transition && !t->config.pageable && !t->config.accounting;
 }
 
 static inline bool
@@ -519,7 +525,8 @@ kmt_offer(struct kmt_tracker *t, const struct kmt_handle_list *list, uint32_t pr
     uint32_t stamp = kmt_next_call_stamp(t);
     bool now = (flags & VK_OFFER_IMMEDIATELY_BIT_KMT) || wait_serial == 0;
     /* A valid call offers each live allocation at most once. */
-    uint32_t most = list->count < t->slots.live ? list->count : t->slots.live;
+    const uint32_t slots = kmt_slots_capacity(&t->slots);
+    uint32_t most = list->count < slots ? list->count : slots;
     enum kmt_error e;
     if (list->memories && now && priority != VK_OFFER_PRIORITY_AUTO_KMT && plain_offer(t)) {
         e = kmt_check_offer_arguments(list, priority, flags, error);
@@ -693,6 +700,23 @@ kmt_reclaim(struct kmt_tracker *t, const struct kmt_handle_list *list, VkReclaim
 }
 
 /* ---- queries ------------------------------------------------------------------ */
+
+VkDeviceSize
+kmt_heap_usage(const struct kmt_tracker *t, uint32_t heap)
+{
+    if (t->config.accounting)
+        return t->heap_usage[heap];
+    VkDeviceSize sum = 0;
+    const uint32_t capacity = __atomic_load_n(&t->slots.capacity, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < capacity; i++) {
+        const struct kmt_memory *m = kmt_slot(&t->slots, i);
+        const uint8_t status = __atomic_load_n(&m->status, __ATOMIC_ACQUIRE);
+        if (status != KMT_STATUS_FREE && status != VK_ALLOCATION_STATUS_DISCARDED_KMT &&
+            status != VK_ALLOCATION_STATUS_DECOMMITTED_KMT && kmt_heap_of(t, m) == heap)
+            sum += __atomic_load_n(&m->size, __ATOMIC_RELAXED);
+    }
+    return sum;
+}
 
 void
 kmt_fill_state(const struct kmt_tracker *t, uint32_t index, VkAllocationStateKMT *state)

@@ -156,7 +156,12 @@ struct kmt_tracker_config {
     bool pageable;          /* the driver can change priorities (VK_EXT_pageable_device_local_memory) */
     float offered_priority; /* setting OFFERED_PRIORITY */
     uint32_t salt;          /* first generation of the handle table (distinct per device) */
-    bool heap_offers;       /* keep offered_bytes per heap (the pressure policy's index; off: not on the hot path) */
+    /* Keep heap_usage and offered_bytes per heap up to date (the discard
+     * policies and messages need them). Off -- DISCARD=never without a
+     * listener, the production default -- allocating and freeing resident
+     * memory touch only their own slot and take no lock (the glue's fast
+     * paths), and kmt_heap_usage() counts on demand. */
+    bool accounting;
     uint8_t type_heap[VK_MAX_MEMORY_TYPES]; /* heap of each memory type */
     /* Called whenever memory becomes OFFERED (the always/random policies'
      * hook; NULL under the others, so the hot path makes no call). */
@@ -189,12 +194,12 @@ struct kmt_tracker {
     uint32_t pending_count;                      /* memories OFFER_PENDING now */
     uint64_t pending_newest;                     /* highest wait_serial queued since the ring was last empty */
     uint32_t offered_count;                      /* memories OFFERED now */
-    VkDeviceSize offered_bytes[VK_MAX_MEMORY_HEAPS]; /* OFFERED bytes per heap (config.heap_offers only) */
+    VkDeviceSize offered_bytes[VK_MAX_MEMORY_HEAPS]; /* OFFERED bytes per heap (with config.accounting) */
     uint32_t call_stamp;
     struct kmt_ref *scratch; /* one call's elements, resolved once */
     uint32_t scratch_capacity;
     uint32_t next_offer_order;
-    VkDeviceSize heap_usage[VK_MAX_MEMORY_HEAPS]; /* tracked bytes that still hold a payload */
+    VkDeviceSize heap_usage[VK_MAX_MEMORY_HEAPS]; /* tracked bytes that still hold a payload (with config.accounting) */
     struct kmt_counters counters;
 };
 
@@ -321,6 +326,10 @@ kmt_discard(struct kmt_tracker *t, uint32_t index)
 {
     return kmt_discard_as(t, index, NULL);
 }
+
+/* Tracked bytes of `heap` that still hold a payload (counted on demand
+ * without config.accounting). */
+VkDeviceSize kmt_heap_usage(const struct kmt_tracker *t, uint32_t heap);
 
 /* vkGetAllocationStateKMT. */
 void kmt_fill_state(const struct kmt_tracker *t, uint32_t index, VkAllocationStateKMT *state);

@@ -34,7 +34,7 @@ static inline void
 kmt_enter_offered(struct kmt_tracker *t, const struct kmt_memory *m)
 {
     t->offered_count++;
-    if (t->config.heap_offers)
+    if (t->config.accounting)
         t->offered_bytes[kmt_heap_of(t, m)] += m->size;
 }
 
@@ -42,15 +42,15 @@ static inline void
 kmt_leave_offered(struct kmt_tracker *t, const struct kmt_memory *m)
 {
     t->offered_count--;
-    if (t->config.heap_offers)
+    if (t->config.accounting)
         t->offered_bytes[kmt_heap_of(t, m)] -= m->size;
 }
 
-/* Whether anything OFFERED could relieve `heap` (exact with heap_offers). */
+/* Whether anything OFFERED could relieve `heap` (exact with accounting). */
 static inline bool
 kmt_offered_in_heap(const struct kmt_tracker *t, uint32_t heap)
 {
-    if (t->config.heap_offers)
+    if (t->config.accounting)
         return t->offered_bytes[heap] != 0;
     return t->offered_count != 0;
 }

@@ -1,8 +1,8 @@
 /*
  * plain.c -- the hot path of offer and reclaim (issue 12): a list of
  * memories on a tracker that calls nothing per element (no transition
- * listener, no always/random hook, no pageable driver, no per-heap offer
- * index), an offer that takes effect now at one priority.
+ * listener, no always/random hook, no pageable driver, no heap accounting),
+ * an offer that takes effect now at one priority.
  *
  * Two tight passes per call: the first resolves and checks every element (an
  * array index and a generation compare: handles.h) and keeps its record in
@@ -15,13 +15,14 @@
 #include "offer_internal.h"
 
 /* Room for every element the first pass can reach: a valid list names each
- * live allocation at most once, so among any live + 1 elements one is
- * invalid or a duplicate and stops the pass there. Bounded by the live
- * allocations, never sized from the count. */
+ * live allocation at most once, so among any slots + 1 elements one is
+ * invalid or a duplicate and stops the pass there. Bounded by the table,
+ * never sized from the count. */
 static bool
 scratch_for(struct kmt_tracker *t, uint32_t count)
 {
-    const uint64_t reach = count < (uint64_t)t->slots.live + 1 ? count : (uint64_t)t->slots.live + 1;
+    const uint64_t slots = kmt_slots_capacity(&t->slots);
+    const uint64_t reach = count < slots + 1 ? count : slots + 1;
     while (t->scratch_capacity < reach)
         if (!kmt_grow_scratch(t))
             return false;
@@ -43,8 +44,10 @@ resolve_memories(struct kmt_tracker *t, const struct kmt_handle_list *list, uint
                  struct kmt_error_info *error)
 {
     const VkDeviceMemory *handles = list->memories;
-    const uint32_t count = list->count, capacity = t->slots.capacity;
-    struct kmt_slot_chunk *const *directory = t->slots.directory;
+    /* Allocations may grow the table meanwhile (they take no device lock):
+     * the capacity first, then a directory at least that large. */
+    const uint32_t count = list->count, capacity = __atomic_load_n(&t->slots.capacity, __ATOMIC_ACQUIRE);
+    struct kmt_slot_chunk *const *directory = __atomic_load_n(&t->slots.directory, __ATOMIC_ACQUIRE);
     struct kmt_memory **refs = records(t);
     for (uint32_t i = 0; i < count; i++) {
         const uint64_t handle = (uint64_t)handles[i];
@@ -126,12 +129,11 @@ static const uint8_t result_of_status[8] = {
     [VK_ALLOCATION_STATUS_DECOMMITTED_KMT] = VK_RECLAIM_RESULT_NOT_COMMITTED_KMT,
 };
 
-/* A discarded allocation comes back: its contents count again, and its GPU
- * fill, if not complete yet, is what the caller waits for. */
+/* A discarded allocation comes back: its GPU fill, if not complete yet, is
+ * what the caller waits for (no heap accounting on this path). */
 static uint64_t
-undiscard(struct kmt_tracker *t, const struct kmt_memory *m, uint64_t handle, uint64_t fill_completed)
+undiscard(struct kmt_tracker *t, uint64_t handle, uint64_t fill_completed)
 {
-    t->heap_usage[kmt_heap_of(t, m)] += m->size;
     const uint64_t fill = kmt_cold(&t->slots, (uint32_t)handle - 1)->fill_value;
     return fill > fill_completed ? fill : 0;
 }
@@ -163,7 +165,7 @@ kmt_reclaim_plain(struct kmt_tracker *t, const struct kmt_handle_list *list, VkR
         } else if (from == VK_ALLOCATION_STATUS_OFFER_PENDING_KMT) {
             leaving_pending++;
         } else if (from == VK_ALLOCATION_STATUS_DISCARDED_KMT) {
-            const uint64_t wait = undiscard(t, m, (uint64_t)list->memories[i], fill_completed);
+            const uint64_t wait = undiscard(t, (uint64_t)list->memories[i], fill_completed);
             fence = wait > fence ? wait : fence;
         } else {
             continue; /* RESIDENT: nothing to do; DECOMMITTED: stays */

@@ -109,9 +109,10 @@ collect_victims(const struct kmt_tracker *t, uint32_t heap, uint32_t *count)
                                  VK_SYSTEM_ALLOCATION_SCOPE_COMMAND);
     if (!v)
         return NULL;
-    for (uint32_t i = 0; i < t->slots.capacity && n < candidates; i++) {
+    for (uint32_t i = 0; i < __atomic_load_n(&t->slots.capacity, __ATOMIC_ACQUIRE) && n < candidates; i++) {
         const struct kmt_memory *m = kmt_slot(&t->slots, i);
-        if (m->status == VK_ALLOCATION_STATUS_OFFERED_KMT && kmt_heap_of(t, m) == heap)
+        if (__atomic_load_n(&m->status, __ATOMIC_ACQUIRE) == VK_ALLOCATION_STATUS_OFFERED_KMT &&
+            kmt_heap_of(t, m) == heap)
             v[n++] = (struct victim){m->offer_priority, m->offer_order, i};
     }
     qsort(v, n, sizeof(*v), compare_victims);

@@ -22,8 +22,8 @@ kmt_next_call_stamp(struct kmt_tracker *t)
     if (++t->call_stamp == 0) {
         /* Wrapped after 2^32 calls: forget every old stamp so none can look
          * like this call's. */
-        for (uint32_t i = 0; i < t->slots.capacity; i++)
-            kmt_slot(&t->slots, i)->call_stamp = 0;
+        for (uint32_t i = 0; i < __atomic_load_n(&t->slots.capacity, __ATOMIC_ACQUIRE); i++)
+            __atomic_store_n(&kmt_slot(&t->slots, i)->call_stamp, 0, __ATOMIC_RELAXED);
         for (uint32_t i = 0; i <= t->resources.mask; i++)
             if (t->resources.keys[i])
                 ((struct kmt_resource *)t->resources.values[i])->call_stamp = 0;
@@ -104,11 +104,14 @@ resolve_memories(struct kmt_tracker *t, const struct kmt_handle_list *list, uint
 {
     const VkDeviceMemory *handles = list->memories;
     const uint32_t count = list->count;
-    const uint32_t capacity = t->slots.capacity; /* the device lock is held: plain reads */
-    struct kmt_slot_chunk *const *directory = t->slots.directory;
+    /* Allocations may grow the table meanwhile (they take no device lock):
+     * the capacity first, then a directory at least that large. */
+    const uint32_t capacity = __atomic_load_n(&t->slots.capacity, __ATOMIC_ACQUIRE);
+    struct kmt_slot_chunk *const *directory = __atomic_load_n(&t->slots.directory, __ATOMIC_ACQUIRE);
     const uint8_t refuse = offering ? KMT_MEM_MAPPED : 0;
     const uint8_t decommitted = offering ? VK_ALLOCATION_STATUS_DECOMMITTED_KMT : KMT_STATUS_FREE;
-    const uint32_t likely = count < t->slots.live ? count : t->slots.live;
+    const uint32_t slots = kmt_slots_capacity(&t->slots);
+    const uint32_t likely = count < slots ? count : slots;
     while (t->scratch_capacity < likely)
         if (!kmt_grow_scratch(t))
             return kmt_fail(error, KMT_ERROR_OUT_OF_HOST_MEMORY, 0, 0, 0);

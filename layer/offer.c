@@ -179,13 +179,32 @@ pending_used(const struct kmt_tracker *t)
     return t->pending_tail - t->pending_head;
 }
 
-/* Drops stale entries, keeping the order. */
+static void
+reverse_entries(struct kmt_pending_entry *e, uint32_t from, uint32_t to)
+{
+    while (from + 1 < to) {
+        struct kmt_pending_entry swap = e[from];
+        e[from++] = e[--to];
+        e[to] = swap;
+    }
+}
+
+/* Drops stale entries, keeping the order. A wrapped ring is first rotated in
+ * place so that its oldest entry sits at 0 (three reversals); then entries
+ * move only towards the front, never over one not read yet. */
 static void
 compact_pending(struct kmt_tracker *t)
 {
-    uint32_t mask = t->pending_capacity - 1, out = 0;
-    for (uint32_t i = t->pending_head; i != t->pending_tail; i++) {
-        struct kmt_pending_entry e = t->pending[i & mask];
+    const uint32_t capacity = t->pending_capacity, used = pending_used(t);
+    const uint32_t head = t->pending_head & (capacity - 1);
+    if (head) {
+        reverse_entries(t->pending, 0, capacity);
+        reverse_entries(t->pending, 0, capacity - head);
+        reverse_entries(t->pending, capacity - head, capacity);
+    }
+    uint32_t out = 0;
+    for (uint32_t i = 0; i < used; i++) {
+        struct kmt_pending_entry e = t->pending[i];
         if (entry_is_live(t, &e))
             t->pending[out++] = e;
     }

@@ -26,7 +26,9 @@
 #include <utility>
 #include <vector>
 
+#include "core_view.h"
 #include "offer.h"
+#include "test_allocator.h"
 
 namespace kmt_test {
 
@@ -190,7 +192,10 @@ class TrackerTest : public ::testing::Test {
     void TearDown() override
     {
         CheckInvariants();
+        alloc.Succeed();
         kmt_tracker_finish(&t);
+        EXPECT_EQ(alloc.live(), 0u) << "the tracker leaked host memory";
+        EXPECT_EQ(alloc.bad_frees(), 0u);
     }
 
     void Init(bool pageable, float offered_priority = kOfferedPriority)
@@ -199,6 +204,7 @@ class TrackerTest : public ::testing::Test {
         config.pageable = pageable;
         config.offered_priority = offered_priority;
         config.salt = kSalt;
+        SetAccounting(config, accounting);
         for (uint32_t i = 0; i < VK_MAX_MEMORY_TYPES; i++)
             config.type_heap[i] = static_cast<uint8_t>(i % VK_MAX_MEMORY_HEAPS);
         kmt_tracker_ops ops{};
@@ -207,7 +213,7 @@ class TrackerTest : public ::testing::Test {
         ops.fill = &Driver::Fill;
         ops.decommit = &Driver::Decommit;
         driver.tracker = &t;
-        ASSERT_TRUE(kmt_tracker_init(&t, &config, &ops, nullptr));
+        ASSERT_TRUE(kmt_tracker_init(&t, &config, &ops, alloc.callbacks()));
     }
     void Reinit(bool pageable, float offered_priority = kOfferedPriority)
     {
@@ -223,7 +229,8 @@ class TrackerTest : public ::testing::Test {
     // distinct offer sequence numbers, and every live slot resolvable.
     void CheckInvariants()
     {
-        uint32_t live = 0, pending = 0, offered[KMT_OFFER_LEVELS] = {};
+        uint32_t pending = 0, offered_total = 0;
+        std::vector<uint32_t> offered(KMT_OFFER_LEVELS, 0);
         VkDeviceSize usage[VK_MAX_MEMORY_HEAPS] = {}, offered_bytes[VK_MAX_MEMORY_HEAPS] = {};
         std::map<uint32_t, uint32_t> resources_of; // slot -> resources bound to it
         for (uint32_t i = 0; i <= t.resources.mask; i++) {
@@ -240,7 +247,6 @@ class TrackerTest : public ::testing::Test {
             const kmt_memory *m = kmt_slot(&t.slots, i);
             if (m->status == KMT_STATUS_FREE)
                 continue;
-            live++;
             const kmt_memory_cold *cold = kmt_cold(&t.slots, i);
             const uint32_t heap = kmt_heap_of(&t, m);
             EXPECT_EQ(kmt_find_memory(&t, kmt_make_handle(i, m->generation), nullptr), m) << "slot " << i;
@@ -258,6 +264,7 @@ class TrackerTest : public ::testing::Test {
                 EXPECT_LE(m->offer_priority, HIGH) << "slot " << i;
                 if (m->offer_priority >= LOW && m->offer_priority <= HIGH)
                     offered[m->offer_priority - LOW]++;
+                offered_total++;
                 offered_bytes[heap] += m->size;
             }
             if (m->status == PENDING || m->status == OFFERED) {
@@ -267,13 +274,17 @@ class TrackerTest : public ::testing::Test {
             if (m->status != DISCARDED && m->status != DECOMMITTED)
                 usage[heap] += m->size;
         }
-        EXPECT_EQ(t.slots.live, live);
         EXPECT_EQ(t.pending_count, pending);
-        for (uint32_t l = 0; l < KMT_OFFER_LEVELS; l++)
-            EXPECT_EQ(t.offered_count[l], offered[l]) << "level " << l + 1;
+        EXPECT_EQ(OfferedTotal(t.offered_count), offered_total);
+        if (OfferedCounts(t.offered_count).size() == KMT_OFFER_LEVELS) {
+            EXPECT_EQ(OfferedCounts(t.offered_count), offered) << "per level";
+        }
         for (uint32_t h = 0; h < VK_MAX_MEMORY_HEAPS; h++) {
-            EXPECT_EQ(t.heap_usage[h], usage[h]) << "heap " << h;
-            EXPECT_EQ(t.offered_bytes[h], offered_bytes[h]) << "heap " << h;
+            EXPECT_EQ(kmt_heap_usage(&t, h), usage[h]) << "heap " << h;
+            if (KeepsAccounting(t.config)) {
+                EXPECT_EQ(t.heap_usage[h], usage[h]) << "heap " << h;
+                EXPECT_EQ(t.offered_bytes[h], offered_bytes[h]) << "heap " << h;
+            }
         }
         // The ring: FIFO in wait_serial order, one live entry per pending memory.
         std::map<uint32_t, uint32_t> live_entries;
@@ -471,11 +482,12 @@ class TrackerTest : public ::testing::Test {
         for (const kmt_pending_entry &e : RingEntries(t))
             if (PendingEntryIsLive(t, e))
                 s.pending.push_back({kmt_make_handle(e.index, e.generation), e.wait_serial});
-        s.offered_count.assign(t.offered_count, t.offered_count + KMT_OFFER_LEVELS);
+        s.offered_count = OfferedCounts(t.offered_count);
         s.offered_bytes.assign(t.offered_bytes, t.offered_bytes + VK_MAX_MEMORY_HEAPS);
-        s.heap_usage.assign(t.heap_usage, t.heap_usage + VK_MAX_MEMORY_HEAPS);
+        for (uint32_t h = 0; h < VK_MAX_MEMORY_HEAPS; h++)
+            s.heap_usage.push_back(kmt_heap_usage(&t, h));
         s.pending_count = t.pending_count;
-        s.live = t.slots.live;
+        s.live = LiveSlots(t.slots);
         s.reserved_count = t.reserved_count;
         s.pending_newest = t.pending_newest;
         s.counters = t.counters;
@@ -516,10 +528,12 @@ class TrackerTest : public ::testing::Test {
         return buffer;
     }
 
+    TestAllocator alloc; // every host allocation of the tracker: leaks, failures, sizes
     Driver driver;
     kmt_tracker t{};
     std::map<uint64_t, uint64_t> names; // name (= driver handle) -> the app's handle
     uint32_t reserved_expected = 0;     // binding reservations a test leaves on purpose
+    bool accounting = true;             // keep heap usage and OFFERED bytes per heap (the policies' view)
     std::vector<VkDeviceMemory> mem_args;
     std::vector<VkOfferResourceKMT> res_args;
     kmt_handle_list list{};

@@ -376,45 +376,53 @@ TEST(SlotTableFootprint, AtMostSixtyFourBytesPerLiveAllocation)
 // under the device lock), growing the table through many chunks and several
 // directory replacements; another resolves the handles published so far,
 // without the lock, and must always find the complete record it was
-// published with, never a torn or stale one.
+// published with, never a torn or stale one. The writer waits for the
+// reader at every new chunk, so the two really interleave with growth.
 TEST(SlotTableConcurrency, AReaderNeverSeesATornRecordWhileTheTableGrows)
 {
-    constexpr uint32_t kCount = 40 * KMT_SLOT_CHUNK;
+    constexpr uint32_t kCount = 24 * KMT_SLOT_CHUNK;
+    constexpr uint64_t kChecksPerChunk = 200;
     kmt_slot_table table{};
     kmt_slots_init(&table, kSalt, nullptr);
     std::mutex device_lock;
     std::vector<uint64_t> handles(kCount);
     std::atomic<uint32_t> published{0};
+    std::atomic<uint64_t> checks{0};
     std::atomic<bool> done{false};
     auto driver_of = [](uint32_t index) { return 0xd0000000ull + index * 16ull; };
     auto size_of = [](uint32_t index) { return 4096ull * (index % 97 + 1); };
 
     std::thread writer([&] {
         for (uint32_t n = 0; n < kCount; n++) {
-            std::lock_guard<std::mutex> lock(device_lock);
-            uint32_t index;
-            kmt_memory *m;
-            const uint64_t handle = kmt_slots_take(&table, &index, &m);
-            if (!handle)
-                break;
-            m->driver = driver_of(index);
-            m->size = size_of(index);
-            m->type_index = static_cast<uint8_t>(index % 32);
-            m->status = VK_ALLOCATION_STATUS_RESIDENT_KMT;
-            kmt_memory_cold *cold = kmt_cold(&table, index);
-            cold->fill_value = driver_of(index) + 1;
-            cold->discard_count = index;
-            handles[n] = handle;
+            {
+                std::lock_guard<std::mutex> lock(device_lock);
+                uint32_t index;
+                kmt_memory *m;
+                const uint64_t handle = kmt_slots_take(&table, &index, &m);
+                if (!handle)
+                    break;
+                m->driver = driver_of(index);
+                m->size = size_of(index);
+                m->type_index = static_cast<uint8_t>(index % 32);
+                kmt_memory_cold *cold = kmt_cold(&table, index);
+                cold->fill_value = driver_of(index) + 1;
+                cold->discard_count = index;
+                __atomic_store_n(&m->status, VK_ALLOCATION_STATUS_RESIDENT_KMT, __ATOMIC_RELEASE);
+                handles[n] = handle;
+            }
             published.store(n + 1, std::memory_order_release);
-            if (n % 64 == 0)
-                std::this_thread::yield();
+            if (n % KMT_SLOT_CHUNK == 0) { // a chunk was just added: let the reader at it
+                const uint64_t target = checks.load() + kChecksPerChunk;
+                while (checks.load() < target)
+                    std::this_thread::yield();
+            }
         }
         done.store(true, std::memory_order_release);
     });
 
-    uint64_t checks = 0, torn = 0, misses = 0;
+    uint64_t torn = 0, misses = 0;
     std::mt19937 random(7);
-    while (!done.load(std::memory_order_acquire) || checks < 100000) {
+    while (!done.load(std::memory_order_acquire)) {
         const uint32_t n = published.load(std::memory_order_acquire);
         if (n == 0)
             continue;
@@ -423,29 +431,123 @@ TEST(SlotTableConcurrency, AReaderNeverSeesATornRecordWhileTheTableGrows)
         const uint64_t handle = handles[k];
         uint32_t index = UINT32_MAX;
         const kmt_memory *m = kmt_resolve(&table, handle, &index);
-        checks++;
         if (!m) {
             misses++;
-            continue;
+        } else {
+            const kmt_memory_cold *cold = kmt_cold(&table, index);
+            if (index != static_cast<uint32_t>(handle) - 1 ||
+                m->generation != static_cast<uint32_t>(handle >> 32) || m->driver != driver_of(index) ||
+                m->size != size_of(index) || m->type_index != index % 32 ||
+                cold->fill_value != driver_of(index) + 1 || cold->discard_count != index)
+                torn++;
         }
-        const kmt_memory_cold *cold = kmt_cold(&table, index);
-        if (index != static_cast<uint32_t>(handle) - 1 || m->generation != static_cast<uint32_t>(handle >> 32) ||
-            m->driver != driver_of(index) || m->size != size_of(index) || m->type_index != index % 32 ||
-            cold->fill_value != driver_of(index) + 1 || cold->discard_count != index)
-            torn++;
         // The same slot with another generation (a freed or foreign handle)
         // resolves to nothing while the table grows.
         if (kmt_resolve(&table, handle ^ (uint64_t{1} << 32), nullptr))
             torn++;
+        checks.fetch_add(1);
     }
     writer.join();
     EXPECT_EQ(published.load(), kCount);
     EXPECT_EQ(torn, 0u);
     EXPECT_EQ(misses, 0u) << "a published handle always resolves";
-    EXPECT_GE(checks, 100000u);
+    EXPECT_GE(checks.load(), kChecksPerChunk * (kCount / KMT_SLOT_CHUNK));
     EXPECT_GE(table.retired_count, 3u) << "the directory was replaced while the reader ran";
     std::printf("[ lock-free ] %llu resolves checked while the table grew to %u chunks\n",
-                static_cast<unsigned long long>(checks), table.chunk_count);
+                static_cast<unsigned long long>(checks.load()), table.chunk_count);
+    kmt_slots_finish(&table);
+}
+
+// Taking and releasing slots is lock-free too (the glue's allocation fast
+// path): several threads taking and releasing at once, and growing the
+// table, never get the same slot, and afterwards the free list holds every
+// slot exactly once.
+TEST(SlotTableConcurrency, ThreadsTakingAndReleasingWithoutALockNeverShareASlot)
+{
+    constexpr int kThreads = 4, kRounds = 1500;
+    kmt_slot_table table{};
+    kmt_slots_init(&table, kSalt, nullptr);
+    std::atomic<uint64_t> shared{0}, unresolved{0}, failed{0};
+    std::atomic<int> ready{0}, finished{0}, released{0};
+    uint32_t peak_chunks = 0;
+    auto worker = [&](uint32_t id) {
+        std::mt19937 random(id);
+        struct Held {
+            uint64_t handle;
+            uint32_t index, mark;
+        };
+        std::vector<Held> kept; // one slot per round stays taken: the table grows meanwhile
+        ready.fetch_add(1);
+        while (ready.load() < kThreads)
+            std::this_thread::yield();
+        auto take = [&](uint32_t mark, std::vector<Held> &into) {
+            uint32_t index;
+            kmt_memory *m;
+            const uint64_t handle = kmt_slots_take(&table, &index, &m);
+            if (!handle) {
+                failed++;
+                return;
+            }
+            kmt_cold(&table, index)->discard_count = mark; // only the slot's owner writes its cold record
+            __atomic_store_n(&m->status, VK_ALLOCATION_STATUS_RESIDENT_KMT, __ATOMIC_RELEASE);
+            into.push_back({handle, index, mark});
+        };
+        auto owned = [&](const Held &h) {
+            uint32_t index = UINT32_MAX;
+            if (kmt_resolve(&table, h.handle, &index) == nullptr || index != h.index)
+                unresolved++;
+            if (kmt_cold(&table, h.index)->discard_count != h.mark)
+                shared++;
+        };
+        for (uint32_t r = 0; r < kRounds; r++) {
+            std::vector<Held> round;
+            const uint32_t mark = id << 24 | r;
+            for (uint32_t k = 1 + random() % 8; k; k--)
+                take(mark, round);
+            take(mark, kept);
+            std::this_thread::yield();
+            for (const Held &h : round)
+                owned(h);
+            for (const Held &h : round)
+                kmt_slots_release(&table, h.index);
+        }
+        // All kept slots live at once, then released by all threads at once.
+        finished.fetch_add(1);
+        while (finished.load() < kThreads)
+            std::this_thread::yield();
+        for (const Held &h : kept)
+            owned(h);
+        if (id == 1)
+            peak_chunks = table.chunk_count;
+        released.fetch_add(1);
+        while (released.load() < kThreads) // nobody releases before thread 1 read the peak
+            std::this_thread::yield();
+        for (const Held &h : kept)
+            kmt_slots_release(&table, h.index);
+    };
+    std::vector<std::thread> threads;
+    for (uint32_t id = 1; id <= kThreads; id++)
+        threads.emplace_back(worker, id);
+    for (std::thread &thread : threads)
+        thread.join();
+    EXPECT_EQ(failed.load(), 0u);
+    EXPECT_EQ(shared.load(), 0u) << "a slot was handed to two owners at once";
+    EXPECT_EQ(unresolved.load(), 0u);
+    EXPECT_EQ(kmt_test::LiveSlots(table), 0u);
+    EXPECT_GE(peak_chunks, (kThreads * kRounds + KMT_SLOT_CHUNK - 1) / KMT_SLOT_CHUNK)
+        << "the table grew while the threads ran (every kept slot was live at once)";
+
+    const uint32_t capacity = table.capacity;
+    std::vector<bool> seen(capacity);
+    for (uint32_t k = 0; k < capacity; k++) {
+        uint32_t index;
+        kmt_memory *m;
+        ASSERT_NE(kmt_slots_take(&table, &index, &m), 0u);
+        ASSERT_LT(index, capacity);
+        ASSERT_FALSE(seen[index]) << "slot " << index << " was on the free list twice";
+        seen[index] = true;
+    }
+    EXPECT_EQ(table.capacity, capacity) << "no slot was lost: all were found without growing";
     kmt_slots_finish(&table);
 }
 

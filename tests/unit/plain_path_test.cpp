@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <random>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -91,37 +92,57 @@ std::ostream &operator<<(std::ostream &os, const Outcome &o)
 
 // Everything observable of a tracker but the call stamps (and a GPU fill's
 // value once the memory is no longer DISCARDED: nothing reads it then).
-std::string State(const kmt_tracker &t)
+struct SlotState {
+    uint32_t index, generation;
+    uint64_t driver, size, fill_value;
+    uint32_t offer_order, resource_count, discard_count;
+    uint8_t status, offer_priority, bits, type_index;
+    float app_priority;
+    bool operator==(const SlotState &o) const
+    {
+        return index == o.index && generation == o.generation && driver == o.driver && size == o.size &&
+               fill_value == o.fill_value && offer_order == o.offer_order && resource_count == o.resource_count &&
+               discard_count == o.discard_count && status == o.status && offer_priority == o.offer_priority &&
+               bits == o.bits && type_index == o.type_index && app_priority == o.app_priority;
+    }
+};
+struct TrackerState {
+    std::vector<SlotState> slots;
+    std::vector<uint64_t> scalars; // counts, heap usage, counters; rejected_calls last
+    bool operator==(const TrackerState &o) const { return slots == o.slots && scalars == o.scalars; }
+};
+std::ostream &operator<<(std::ostream &os, const TrackerState &s)
 {
-    std::string s;
-    char line[256];
+    for (const SlotState &m : s.slots)
+        os << "\n  slot " << m.index << " g" << std::hex << m.generation << " d" << m.driver << std::dec << " size "
+           << m.size << " status " << int(m.status) << " prio " << int(m.offer_priority) << " bits " << int(m.bits)
+           << " order " << m.offer_order << " fill " << m.fill_value << " discards " << m.discard_count;
+    os << "\n  scalars";
+    for (uint64_t v : s.scalars)
+        os << " " << v;
+    return os;
+}
+
+TrackerState State(const kmt_tracker &t)
+{
+    TrackerState s;
     for (uint32_t i = 0; i < t.slots.capacity; i++) {
         const kmt_memory *m = kmt_slot(&t.slots, i);
         if (m->status == KMT_STATUS_FREE)
             continue;
         const kmt_memory_cold *c = kmt_cold(&t.slots, i);
-        snprintf(line, sizeof(line), "%u: g%08x d%llx s%llu st%u p%u b%02x o%u t%u | f%llu a%.2f r%u n%u\n", i,
-                 m->generation, static_cast<unsigned long long>(m->driver), static_cast<unsigned long long>(m->size),
-                 m->status, m->offer_priority, m->bits, m->offer_order, m->type_index,
-                 static_cast<unsigned long long>(m->status == VK_ALLOCATION_STATUS_DISCARDED_KMT ? c->fill_value : 0),
-                 c->app_priority, c->resource_count, c->discard_count);
-        s += line;
+        s.slots.push_back({i, m->generation, m->driver, m->size,
+                           m->status == VK_ALLOCATION_STATUS_DISCARDED_KMT ? c->fill_value : 0, m->offer_order,
+                           c->resource_count, c->discard_count, m->status, m->offer_priority, m->bits, m->type_index,
+                           c->app_priority});
     }
-    snprintf(line, sizeof(line), "live %u pending %u offered %u next_order %u newest %llu\n", kmt_test::LiveSlots(t.slots),
-             t.pending_count, OfferedTotal(t.offered_count), t.next_offer_order,
-             static_cast<unsigned long long>(t.pending_newest));
-    s += line;
-    for (uint32_t h = 0; h < 4; h++) {
-        snprintf(line, sizeof(line), "heap %u usage %llu\n", h, static_cast<unsigned long long>(kmt_heap_usage(&t, h)));
-        s += line;
-    }
+    s.scalars = {t.pending_count, OfferedTotal(t.offered_count), t.next_offer_order, t.pending_newest};
+    for (uint32_t h = 0; h < 4; h++)
+        s.scalars.push_back(kmt_heap_usage(&t, h));
     const kmt_counters &k = t.counters;
-    snprintf(line, sizeof(line), "counters %llu %llu %llu %llu %llu %llu %llu %llu\n",
-             static_cast<unsigned long long>(k.offers), static_cast<unsigned long long>(k.reoffers),
-             static_cast<unsigned long long>(k.reclaims), static_cast<unsigned long long>(k.discards),
-             static_cast<unsigned long long>(k.decommits), static_cast<unsigned long long>(k.bytes_offered),
-             static_cast<unsigned long long>(k.bytes_discarded), static_cast<unsigned long long>(k.rejected_calls));
-    s += line;
+    for (uint64_t v : {k.offers, k.reoffers, k.reclaims, k.discards, k.decommits, k.bytes_offered, k.bytes_discarded,
+                       k.rejected_calls})
+        s.scalars.push_back(v);
     return s;
 }
 
@@ -148,7 +169,7 @@ class PlainPath : public ::testing::Test {
               uint64_t fill_completed, bool device_lost)
     {
         Outcome outcome[2];
-        std::string before[2], after[2];
+        TrackerState before = State(lean.t), after[2];
         Side *sides[2] = {&general, &lean};
         for (int k = 0; k < 2; k++) {
             kmt_tracker &t = sides[k]->t;
@@ -163,7 +184,6 @@ class PlainPath : public ::testing::Test {
             o.results.assign(handles.size(), static_cast<VkReclaimResultKMT>(0x7777));
             o.discarded.assign(handles.size(), 0x5555);
             o.fence = 0xfeed;
-            before[k] = State(t);
             if (offer)
                 o.code = kmt_offer(&t, &list, priority, flags, wait_serial, &o.error, &o.reoffered);
             else
@@ -173,14 +193,11 @@ class PlainPath : public ::testing::Test {
             after[k] = State(t);
         }
         ASSERT_EQ(outcome[0], outcome[1]) << what << " #" << step;
-        ASSERT_EQ(after[0], after[1]) << what << " #" << step << "\nbefore:\n" << before[1];
+        ASSERT_EQ(after[0], after[1]) << what << " #" << step << "\nbefore:" << before;
         if (outcome[0].code != KMT_OK) {
             // All-or-nothing: only the rejected-calls counter moved.
-            std::string expected = before[1];
-            const size_t at = expected.rfind(' ');
-            const unsigned long long rejected_before = std::stoull(expected.substr(at + 1));
-            expected = expected.substr(0, at + 1) + std::to_string(rejected_before + 1) + "\n";
-            ASSERT_EQ(after[1], expected) << what << " #" << step << ": a rejected call changed something";
+            before.scalars.back()++;
+            ASSERT_EQ(after[1], before) << what << " #" << step << ": a rejected call changed something";
             ASSERT_EQ(outcome[1].reoffered, 0xdeadu);
             ASSERT_EQ(outcome[1].fence, 0xfeedu);
             for (size_t i = 0; i < handles.size(); i++) {

@@ -1,19 +1,31 @@
-// Model-based fuzzing of the offer/reclaim state machine and the discard
-// policies (layer/offer.c, layer/policy.c, layer/memory.c: kmt_core).
+// Model-based fuzzing of the offer/reclaim state machine, the handle table
+// and the discard policies (kmt_core: layer/offer.c, plain.c, validate.c,
+// bindings.c, handles.c, policy.c, memory.c). The first bytes configure the
+// tracker (pageable memory, which ops exist, heap accounting, the policy,
+// memory types to heaps, the handle salt), so that both of the core's loops
+// -- the general one and plain.c's single pass of a lean device -- run
+// against the same model.
 //
-// The input is a byte stream decoded into events -- allocate, bind, free,
-// destroy, map, app priority, offer and reclaim (by memory or by resource,
-// every priority and flag value, malformed lists included), GPU progress
-// (kmt_promote_pending), direct discards, the pressure policy with budgets,
-// the always/random hook, host-allocation failures (and binds that a
-// kmt_reserve_bindings made unfailable). Each event goes to the
-// real tracker and to `Model` below, a deliberately naive C++ restatement of
-// DESIGN.md "Semantics" (std::map of plain structs, everything recomputed
-// from scratch, no intrusive lists). After every event the two are compared
-// in full: per-memory state, lists and their order, heap usage, counters,
-// error code / first offending index / handle, outputs written (or not, on
-// rejection) and the exact sequence of driver calls. A divergence prints the
-// event trace and aborts (libFuzzer then saves the input).
+// The input is a byte stream decoded into events -- allocate (the tracker
+// returns the app's handle; the harness keeps the driver's), free, binds
+// through reservations (kmt_reserve_bindings / kmt_track_binding /
+// kmt_unreserve_bindings, several outstanding at once), destroy, map, app
+// priority, offer and reclaim (by memory or by resource, every priority and
+// flag value, malformed lists, lists with freed, stale, foreign, zero and
+// garbage handles, long lists, lists whose count runs past their array after
+// the first invalid element), GPU progress (kmt_promote_pending), direct
+// discards and the policy hook, the pressure policy with budgets, the offer
+// sequence near its wrap, host-allocation failures and failing fills. Each
+// event goes to the real tracker and to the Model of fuzz_model.h, a naive
+// restatement of the rules. After every event the two are compared in full:
+// hot and cold records, kmt_fill_state, the deferred-offer ring's live
+// entries in order, the offer order, heap usage, offered counts and bytes,
+// resources and reservations, counters, error code / index / handle / other,
+// outputs written (or untouched on rejection), and the exact sequence of
+// driver calls (P set_priority, F fill, D decommit, A app priority passed on)
+// and transitions (T). A fake driver checks that every driver handle the
+// core names is allocated, and that a decommit frees it exactly once.
+// A divergence prints the event trace and aborts (libFuzzer saves the input).
 //
 // Built twice (tests/fuzz/CMakeLists.txt): as a libFuzzer target with clang,
 // and into kmt_fuzz_offer_replay (fuzz_main.cpp) that replays a corpus or
@@ -32,6 +44,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "fuzz_model.h"
 #include "offer.h"
 #include "policy.h"
 
@@ -40,12 +53,25 @@ namespace kmt_fuzz {
 uint64_t g_operations = 0;
 void (*g_failure_hook)() = nullptr;
 
+namespace {
+
+// Where a handle in a list came from (statistics: each kind is rejected).
+enum Source { LIVE, FREED, FOREIGN, NEAR_MISS, GARBAGE, ZERO, SOURCES };
+const char *const kSourceNames[SOURCES] = {"live", "freed", "foreign", "near-miss", "garbage", "zero"};
+
 // What the inputs exercised (print_stats): evidence that the paths are hit.
-static struct {
+struct Stats {
     uint64_t offer[KMT_ERROR_OUT_OF_HOST_MEMORY + 1], reclaim[KMT_ERROR_OUT_OF_HOST_MEMORY + 1];
-    uint64_t reoffers, promoted, policy_discards, direct_discards, results[3], fences, lost;
-    uint64_t track_failures, bind_failures, init_failures, stamp_wraps, bulk, max_live, reserves, fill_failures;
+    uint64_t unknown_by_source[SOURCES];
+    uint64_t reoffers, reoffer_pending_now, reoffer_pending_later, clamps, promoted, policy_discards,
+        direct_discards, hook_discards, becoming_offered_discards, results[3], fences, lost;
+    uint64_t decommits, driver_reuse_after_decommit, renumberings, long_lists, truncated, null_error;
+    uint64_t plain_offers, plain_reclaims, foreign_lookups;
+    uint64_t track_failures, reserve_failures, reserves, unreserves, max_reserved, init_failures, stamp_wraps,
+        bulk, max_live, fill_failures, relieve_oom, transitions;
 } g_stats;
+
+} // namespace
 
 void print_stats()
 {
@@ -55,31 +81,36 @@ void print_stats()
     fprintf(stderr, "\n  reclaim:");
     for (int i = 0; i <= KMT_ERROR_OUT_OF_HOST_MEMORY; i++)
         fprintf(stderr, " %s=%" PRIu64, kmt_error_id(kmt_error(i)) + 4, g_stats.reclaim[i]);
+    fprintf(stderr, "\n  unknown-memory by source:");
+    for (int i = 0; i < SOURCES; i++)
+        fprintf(stderr, " %s=%" PRIu64, kSourceNames[i], g_stats.unknown_by_source[i]);
+    const Stats &s = g_stats;
     fprintf(stderr,
-            "\n  reoffered=%" PRIu64 " promoted=%" PRIu64 " policy-discards=%" PRIu64 " direct-discards=%" PRIu64
-            " results OK/DISCARDED/NOT_COMMITTED=%" PRIu64 "/%" PRIu64 "/%" PRIu64 " nonzero-fences=%" PRIu64
-            " device-lost=%" PRIu64 "\n  track-failures=%" PRIu64 " bind-failures=%" PRIu64 " init-failures=%" PRIu64
-            " stamp-wraps=%" PRIu64 " bulk=%" PRIu64 " max-live=%" PRIu64 " reserves=%" PRIu64
-            " fill-failures=%" PRIu64 "\n",
-            g_stats.reoffers, g_stats.promoted, g_stats.policy_discards, g_stats.direct_discards, g_stats.results[0],
-            g_stats.results[1], g_stats.results[2], g_stats.fences, g_stats.lost, g_stats.track_failures,
-            g_stats.bind_failures, g_stats.init_failures, g_stats.stamp_wraps, g_stats.bulk, g_stats.max_live,
-            g_stats.reserves, g_stats.fill_failures);
+            "\n  reoffered=%" PRIu64 " reoffer-pending-now=%" PRIu64 " reoffer-pending-later=%" PRIu64
+            " fifo-clamps=%" PRIu64 " promoted=%" PRIu64 "\n  policy-discards=%" PRIu64 " hook-discards=%" PRIu64
+            " direct-discards=%" PRIu64 " discards-as-offered=%" PRIu64 " decommits=%" PRIu64 " driver-handle-reused-after-decommit=%" PRIu64
+            "\n  results OK/DISCARDED/NOT_COMMITTED=%" PRIu64 "/%" PRIu64 "/%" PRIu64 " nonzero-fences=%" PRIu64
+            " device-lost=%" PRIu64 " transitions=%" PRIu64 "\n  offer-order-renumberings=%" PRIu64
+            " long-lists=%" PRIu64 " truncated-lists=%" PRIu64 " null-error-info=%" PRIu64
+            "\n  valid offers/reclaims on the core's single-pass path (plain.c)=%" PRIu64 "/%" PRIu64
+            " foreign-lookups=%" PRIu64
+            "\n  track-failures=%" PRIu64 " reserves=%" PRIu64 " reserve-failures=%" PRIu64 " unreserves=%" PRIu64
+            " max-reserved=%" PRIu64 " init-failures=%" PRIu64 " relieve-oom=%" PRIu64 "\n  stamp-wraps=%" PRIu64
+            " bulk=%" PRIu64 " max-live=%" PRIu64 " fill-failures=%" PRIu64 "\n",
+            s.reoffers, s.reoffer_pending_now, s.reoffer_pending_later, s.clamps, s.promoted, s.policy_discards,
+            s.hook_discards, s.direct_discards, s.becoming_offered_discards, s.decommits,
+            s.driver_reuse_after_decommit, s.results[0], s.results[1], s.results[2], s.fences, s.lost, s.transitions,
+            s.renumberings, s.long_lists, s.truncated, s.null_error, s.plain_offers, s.plain_reclaims,
+            s.foreign_lookups, s.track_failures, s.reserves, s.reserve_failures, s.unreserves, s.max_reserved,
+            s.init_failures, s.relieve_oom, s.stamp_wraps, s.bulk, s.max_live, s.fill_failures);
 }
 
 namespace {
 
-constexpr uint8_t RESIDENT = VK_ALLOCATION_STATUS_RESIDENT_KMT;
-constexpr uint8_t PENDING = VK_ALLOCATION_STATUS_OFFER_PENDING_KMT;
-constexpr uint8_t OFFERED = VK_ALLOCATION_STATUS_OFFERED_KMT;
-constexpr uint8_t DISCARDED = VK_ALLOCATION_STATUS_DISCARDED_KMT;
-constexpr uint8_t DECOMMITTED = VK_ALLOCATION_STATUS_DECOMMITTED_KMT;
-constexpr uint32_t IMMEDIATELY = VK_OFFER_IMMEDIATELY_BIT_KMT;
-constexpr uint32_t DECOMMIT = VK_OFFER_ALLOW_DECOMMIT_BIT_KMT;
-constexpr uint32_t kHeaps = VK_MAX_MEMORY_HEAPS;
-constexpr uint32_t kSmallIndices = 32;  // handles single events pick from
+constexpr uint32_t kSmallIndices = 32;  // driver handles single allocations pick from
 constexpr uint32_t kMaxIndices = 2048;  // bulk allocations go up to here
 constexpr uint32_t kResources = 48;
+constexpr size_t kFreedKept = 256;      // freed handles remembered for picking
 
 // Events are printed only when tracing: KMT_FUZZ_TRACE=1, or the replay of a
 // diverging input (run_one runs it again with tracing before aborting).
@@ -97,10 +128,10 @@ void note(const char *fmt, ...)
     fprintf(stderr, "\n");
     va_end(args);
 }
-#define NOTE(...)                  \
-    do {                           \
-        if (g_tracing)             \
-            note(__VA_ARGS__);     \
+#define NOTE(...)              \
+    do {                       \
+        if (g_tracing)         \
+            note(__VA_ARGS__); \
     } while (0)
 
 [[noreturn]] void diverge(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -122,10 +153,10 @@ void note(const char *fmt, ...)
     abort();
 }
 
-#define CHECK(cond, ...)              \
-    do {                              \
-        if (!(cond))                  \
-            diverge(__VA_ARGS__);     \
+#define CHECK(cond, ...)          \
+    do {                          \
+        if (!(cond))              \
+            diverge(__VA_ARGS__); \
     } while (0)
 
 // ---- input ------------------------------------------------------------------
@@ -153,7 +184,9 @@ struct Allocator {
     std::unordered_map<void *, size_t> live;
     long countdown = -1;     // allocations that still succeed before one fails; -1: never
     bool persistent = false; // once failing, keep failing
-    uint64_t failures = 0, bad_frees = 0;
+    uint64_t calls = 0, failures = 0, bad_frees = 0;
+    std::vector<bool> log;   // outcomes while logging (kmt_policy_relieve)
+    bool logging = false;
 
     Allocator()
     {
@@ -165,7 +198,14 @@ struct Allocator {
     static void *VKAPI_PTR Allocate(void *user, size_t size, size_t alignment, VkSystemAllocationScope)
     {
         auto *self = static_cast<Allocator *>(user);
-        if (self->countdown == 0) {
+        // Nothing the core keeps for these inputs comes near this: a huge
+        // request means a count was trusted (e.g. sized from allocationCount).
+        CHECK(size <= (size_t(256) << 20), "the core asked for %zu bytes of host memory", size);
+        self->calls++;
+        bool fail = self->countdown == 0;
+        if (self->logging)
+            self->log.push_back(!fail);
+        if (fail) {
             self->failures++;
             if (!self->persistent)
                 self->countdown = -1;
@@ -176,7 +216,7 @@ struct Allocator {
         void *p = nullptr;
         size_t align = alignment < sizeof(void *) ? sizeof(void *) : alignment;
         if (posix_memalign(&p, align, size ? size : 1) != 0)
-            return nullptr;
+            diverge("posix_memalign(%zu) failed", size);
         self->live[p] = size;
         return p;
     }
@@ -199,505 +239,52 @@ struct Allocator {
     }
 };
 
-// ---- driver calls -----------------------------------------------------------------
-
-struct Call {
-    char kind;      // 'P' ops.set_priority, 'F' ops.fill, 'A' the glue passing an app priority on
-    uint64_t memory;
-    float priority; // P, A
-    uint64_t value; // F: what the fill returned
-    bool operator==(const Call &o) const
+// A set with O(1) insert, erase and pick by position.
+class Picker {
+  public:
+    size_t size() const { return items_.size(); }
+    bool empty() const { return items_.empty(); }
+    bool contains(uint64_t h) const { return where_.count(h) != 0; }
+    uint64_t at(size_t i) const { return items_[i]; }
+    void insert(uint64_t h)
     {
-        return kind == o.kind && memory == o.memory && priority == o.priority && value == o.value;
+        if (where_.emplace(h, items_.size()).second)
+            items_.push_back(h);
     }
-};
-
-std::string describe(const std::vector<Call> &calls)
-{
-    std::string s = "[";
-    char b[96];
-    for (const Call &c : calls) {
-        if (c.kind == 'F')
-            snprintf(b, sizeof(b), " F(0x%" PRIx64 ")=%" PRIu64, c.memory, c.value);
-        else
-            snprintf(b, sizeof(b), " %c(0x%" PRIx64 ", %g)", c.kind, c.memory, double(c.priority));
-        s += b;
-    }
-    return s + " ]";
-}
-
-// ---- the reference model ----------------------------------------------------------
-
-struct RMem {
-    uint64_t generation;  // a resource bound to an older allocation of the same handle is stale
-    VkDeviceSize size;
-    uint32_t type, heap;
-    bool host_visible;
-    float app, driver;
-    uint8_t status = RESIDENT;
-    uint8_t offer_priority = 0, flags = 0;
-    bool mapped = false;
-    uint64_t offer_order = 0;     // when it was last offered
-    uint64_t wait_serial = 0;     // PENDING
-    uint64_t pending_since = 0;   // PENDING: FIFO among equal wait serials
-    uint64_t fill_value = 0;      // DISCARDED
-    uint32_t discards = 0;
-};
-
-struct RRes {
-    uint32_t type;
-    uint64_t memory;
-    uint64_t generation;
-};
-
-struct RErr {
-    kmt_error code = KMT_OK;
-    uint32_t index = 0;
-    uint64_t handle = 0, other = 0;
-};
-
-struct Element {  // one entry of an offer / reclaim list, as the model sees it
-    uint64_t handle;
-    uint32_t type;  // resources only
-};
-
-struct Model {
-    bool pageable = false, has_set_priority = false, has_fill = false;
-    float offered_priority = 0.0f;
-    bool hook = false;  // on_offered installed
-    kmt_discard_policy kind = KMT_DISCARD_NEVER;
-    uint32_t rate = 0;
-    uint64_t rng = 0;
-    uint32_t heap_count = 0;
-    VkDeviceSize budget[kHeaps] = {};
-
-    std::map<uint64_t, RMem> mems;
-    std::map<uint64_t, RRes> res;
-    uint64_t generations = 0, orders = 0, pendings = 0, paging = 0;
-    kmt_counters counters{};
-    std::vector<Call> calls;
-
-    // -- derived, recomputed every time
-    static bool holds_payload(uint8_t s) { return s != DISCARDED && s != DECOMMITTED; }
-    static bool demoted(uint8_t s) { return s == OFFERED || s == DISCARDED || s == DECOMMITTED; }
-    VkDeviceSize usage(uint32_t heap) const
+    void erase(uint64_t h)
     {
-        VkDeviceSize sum = 0;
-        for (const auto &[h, m] : mems)
-            if (m.heap == heap && holds_payload(m.status))
-                sum += m.size;
-        return sum;
-    }
-    const RMem *bound(const RRes &r) const
-    {
-        auto it = mems.find(r.memory);
-        return it != mems.end() && it->second.generation == r.generation ? &it->second : nullptr;
-    }
-    uint32_t resource_count(uint64_t memory) const
-    {
-        uint32_t n = 0;
-        for (const auto &[h, r] : res)
-            if (r.memory == memory && bound(r))
-                n++;
-        return n;
-    }
-    std::map<uint64_t, uint32_t> resource_counts() const
-    {
-        std::map<uint64_t, uint32_t> n;
-        for (const auto &[h, r] : res)
-            if (bound(r))
-                n[r.memory]++;
-        return n;
-    }
-    void usages(VkDeviceSize out[kHeaps]) const
-    {
-        std::fill(out, out + kHeaps, 0);
-        for (const auto &[h, m] : mems)
-            if (holds_payload(m.status))
-                out[m.heap] += m.size;
-    }
-    std::vector<uint64_t> pending_order() const
-    {
-        std::vector<const std::pair<const uint64_t, RMem> *> v;
-        for (const auto &e : mems)
-            if (e.second.status == PENDING)
-                v.push_back(&e);
-        std::sort(v.begin(), v.end(), [](auto *a, auto *b) {
-            if (a->second.wait_serial != b->second.wait_serial)
-                return a->second.wait_serial < b->second.wait_serial;
-            return a->second.pending_since < b->second.pending_since;
-        });
-        std::vector<uint64_t> out;
-        for (auto *e : v)
-            out.push_back(e->first);
-        return out;
-    }
-    std::vector<uint64_t> offered_order(uint8_t priority, uint32_t heap = UINT32_MAX) const
-    {
-        std::vector<std::pair<uint64_t, uint64_t>> v;  // (offer order, handle)
-        for (const auto &[h, m] : mems)
-            if (m.status == OFFERED && m.offer_priority == priority && (heap == UINT32_MAX || m.heap == heap))
-                v.push_back({m.offer_order, h});
-        std::sort(v.begin(), v.end());
-        std::vector<uint64_t> out;
-        for (auto &e : v)
-            out.push_back(e.second);
-        return out;
-    }
-
-    // -- the driver
-    void set_driver(RMem &m, uint64_t h, float p)
-    {
-        if (!pageable || m.driver == p)
+        auto it = where_.find(h);
+        if (it == where_.end())
             return;
-        m.driver = p;
-        if (has_set_priority)
-            calls.push_back({'P', h, p, 0});
+        size_t i = it->second;
+        where_.erase(it);
+        if (i + 1 != items_.size()) {
+            items_[i] = items_.back();
+            where_[items_[i]] = i;
+        }
+        items_.pop_back();
     }
-    // What the harness's fill returns: KMT_FILL_FAILED per fill_fail_mode
-    // (1 every fill, 2 host-visible memory, 3 every other fill), else 0 for
-    // host-visible memory (a CPU fill) and the next paging value otherwise.
-    uint32_t fill_fail_mode = 0;
-    uint64_t fills = 0;
-    static bool fill_fails(uint32_t mode, bool host_visible, uint64_t nth)
-    {
-        return mode == 1 || (mode == 2 && host_visible) || (mode == 3 && (nth & 1));
-    }
-    uint64_t fill(const RMem &m, uint64_t h)
-    {
-        uint64_t value = fill_fails(fill_fail_mode, m.host_visible, fills++) ? KMT_FILL_FAILED
-                         : m.host_visible                                  ? 0
-                                                                           : ++paging;
-        calls.push_back({'F', h, 0.0f, value});
-        return value;
-    }
+    const std::vector<uint64_t> &items() const { return items_; }
 
-    // -- policy
-    uint32_t draw()
-    {
-        uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return uint32_t((z ^ (z >> 31)) % 1000);
-    }
-    void on_offered(uint64_t h)
-    {
-        if (kind == KMT_DISCARD_ALWAYS)
-            discard(h);
-        else if (kind == KMT_DISCARD_RANDOM && draw() < rate)
-            discard(h);
-    }
-    // A discard is never a lie: the contents are replaced first (not for a
-    // decommit), and when that fails nothing happens -- the memory stays
-    // OFFERED. Returns whether it was discarded.
-    bool discard(uint64_t h)
-    {
-        RMem &m = mems.at(h);
-        if (m.status != OFFERED)
-            return false;
-        bool decommit = m.flags & DECOMMIT;
-        uint64_t value = (!decommit && has_fill) ? fill(m, h) : 0;
-        if (value == KMT_FILL_FAILED)
-            return false;
-        m.status = decommit ? DECOMMITTED : DISCARDED;
-        m.discards++;
-        counters.bytes_discarded += m.size;
-        (decommit ? counters.decommits : counters.discards)++;
-        m.fill_value = value;
-        return true;
-    }
-    uint32_t relieve()
-    {
-        if (kind != KMT_DISCARD_PRESSURE)
-            return 0;
-        uint32_t n = 0;
-        for (uint32_t heap = 0; heap < heap_count; heap++) {
-            VkDeviceSize used = usage(heap);
-            for (uint8_t level = 1; level <= 3 && used > budget[heap]; level++)
-                for (uint64_t h : offered_order(level, heap)) {
-                    if (used <= budget[heap])
-                        break;
-                    if (discard(h)) {  // counts what it discarded, not what it tried
-                        used -= mems.at(h).size;
-                        n++;
-                    }
-                }
-        }
-        return n;
-    }
-    void set_budgets(uint64_t budget_mb, uint32_t count, const VkDeviceSize *sizes, const VkDeviceSize *driver)
-    {
-        heap_count = std::min(count, kHeaps);
-        for (uint32_t i = 0; i < heap_count; i++)
-            budget[i] = budget_mb ? budget_mb << 20 : (driver && driver[i]) ? driver[i] : sizes[i] / 5 * 4;
-    }
-
-    // -- transitions
-    void become_offered(uint64_t h)
-    {
-        RMem &m = mems.at(h);
-        m.status = OFFERED;
-        m.fill_value = 0;
-        m.wait_serial = 0;
-        set_driver(m, h, offered_priority);
-        if (hook)
-            on_offered(h);
-    }
-    void become_resident(uint64_t h)
-    {
-        RMem &m = mems.at(h);
-        m.status = RESIDENT;
-        m.offer_priority = 0;
-        m.flags = 0;
-        m.fill_value = 0;
-        m.wait_serial = 0;
-        set_driver(m, h, m.app);
-    }
-    static uint8_t resolve(uint32_t priority, float app)
-    {
-        if (priority != VK_OFFER_PRIORITY_AUTO_KMT)
-            return uint8_t(priority);
-        return app < 1.0f / 3.0f ? 1 : app < 2.0f / 3.0f ? 2 : 3;
-    }
-
-    // -- events
-    void track(uint64_t h, VkDeviceSize size, uint32_t type, uint32_t heap, bool hv, float app)
-    {
-        RMem m;
-        m.generation = ++generations;
-        m.size = size;
-        m.type = type;
-        m.heap = heap < kHeaps ? heap : 0;
-        m.host_visible = hv;
-        m.app = m.driver = app;
-        mems[h] = m;
-    }
-    void untrack(uint64_t h) { mems.erase(h); }
-    // Returns whether the binding succeeds when no allocation fails.
-    bool bind(uint32_t type, uint64_t r, uint64_t memory)
-    {
-        res.erase(r);
-        auto it = mems.find(memory);
-        if (it == mems.end())
-            return true;
-        if (r == 0)
-            return false;  // 0 is never a key of the handle map
-        res[r] = {type, memory, it->second.generation};
-        return true;
-    }
-    bool set_app(uint64_t h, float p)
-    {
-        auto it = mems.find(h);
-        if (it == mems.end())
-            return true;
-        it->second.app = p;
-        if (demoted(it->second.status))
-            return false;
-        it->second.driver = p;
-        return true;
-    }
-    uint32_t promote(uint64_t completed)
-    {
-        uint32_t n = 0;
-        for (uint64_t h : pending_order())
-            if (mems.at(h).wait_serial <= completed) {
-                become_offered(h);
-                n++;
-            }
-        return n;
-    }
-
-    // Resolves the list (shared by offer and reclaim); `memory_of[i]` gets
-    // element i's memory for the elements that resolve.
-    RErr resolve(bool by_resource, const std::vector<Element> &list, bool offer, std::vector<uint64_t> &memory_of,
-                 std::map<uint64_t, uint32_t> &listed_resources)
-    {
-        RErr first;
-        bool have = false;
-        std::set<uint64_t> seen;
-        memory_of.assign(list.size(), 0);
-        auto error = [&](kmt_error code, uint32_t i, uint64_t handle, uint64_t other) {
-            if (!have) {
-                first = {code, i, handle, other};
-                have = true;
-            }
-        };
-        for (uint32_t i = 0; i < list.size(); i++) {
-            if (have && !offer)
-                break;  // reclaim stops at the first error; offer resolves all (resource counts)
-            const Element &e = list[i];
-            uint64_t memory;
-            if (!by_resource) {
-                if (!mems.count(e.handle)) {
-                    error(KMT_ERROR_UNKNOWN_MEMORY, i, e.handle, 0);
-                    continue;
-                }
-                if (!seen.insert(e.handle).second) {
-                    error(KMT_ERROR_DUPLICATE, i, e.handle, 0);
-                    continue;
-                }
-                memory = e.handle;
-            } else {
-                if (e.type != VK_OBJECT_TYPE_BUFFER && e.type != VK_OBJECT_TYPE_IMAGE) {
-                    error(KMT_ERROR_RESOURCE_TYPE, i, e.handle, e.type);
-                    continue;
-                }
-                auto it = res.find(e.handle);
-                if (it == res.end() || it->second.type != e.type) {
-                    error(KMT_ERROR_UNKNOWN_RESOURCE, i, e.handle, e.type);
-                    continue;
-                }
-                if (!seen.insert(e.handle).second) {
-                    error(KMT_ERROR_DUPLICATE, i, e.handle, 0);
-                    continue;
-                }
-                if (!bound(it->second)) {
-                    error(KMT_ERROR_RESOURCE_MEMORY_FREED, i, e.handle, it->second.memory);
-                    continue;
-                }
-                memory = it->second.memory;
-                listed_resources[memory]++;
-            }
-            memory_of[i] = memory;
-            if (offer && mems.at(memory).mapped)
-                error(KMT_ERROR_MAPPED, i, e.handle, memory);
-            else if (offer && mems.at(memory).status == DECOMMITTED)
-                error(KMT_ERROR_DECOMMITTED, i, e.handle, memory);
-        }
-        return have ? first : RErr{};
-    }
-
-    static RErr shape(uint32_t count, bool memories, bool resources)
-    {
-        if (count == 0)
-            return {KMT_ERROR_COUNT_ZERO, 0, 0, 0};
-        if (memories == resources)
-            return {KMT_ERROR_ARRAYS, 0, 0, memories ? 2u : 0u};
-        return {};
-    }
-
-    // oom: a host allocation failed during the call. The arguments are
-    // checked first; then the call fails as a whole (all-or-nothing).
-    RErr offer(uint32_t count, bool memories, bool resources, const std::vector<Element> &list, uint32_t priority,
-               uint32_t flags, uint64_t wait, bool oom, uint32_t &reoffered)
-    {
-        RErr e = shape(count, memories, resources);
-        if (!e.code && (priority < 1 || priority > 4))
-            e = {KMT_ERROR_PRIORITY, 0, 0, priority};
-        if (!e.code && (flags & ~(IMMEDIATELY | DECOMMIT)))
-            e = {KMT_ERROR_FLAGS, 0, 0, flags};
-        if (!e.code && oom)
-            e = {KMT_ERROR_OUT_OF_HOST_MEMORY, 0, 0, 0};
-        std::vector<uint64_t> memory_of;
-        std::map<uint64_t, uint32_t> listed;
-        if (!e.code) {
-            e = resolve(resources, list, true, memory_of, listed);
-            // A resource offer acts on the whole memory: every resource bound
-            // to it must be in the call. First offending element wins.
-            uint32_t limit = e.code ? e.index : count;
-            for (uint32_t i = 0; resources && i < limit; i++)
-                if (listed[memory_of[i]] < resource_count(memory_of[i])) {
-                    e = {KMT_ERROR_SHARED_MEMORY, i, list[i].handle, memory_of[i]};
-                    break;
-                }
-        }
-        if (e.code) {
-            counters.rejected_calls++;
-            return e;
-        }
-        reoffered = 0;
-        std::set<uint64_t> done;
-        for (uint32_t i = 0; i < count; i++) {
-            uint64_t h = memory_of[i];
-            if (!done.insert(h).second)
-                continue;
-            RMem &m = mems.at(h);
-            bool immediately = (flags & IMMEDIATELY) || wait == 0;
-            uint8_t resolved = resolve(priority, m.app);
-            counters.offers++;
-            counters.bytes_offered += m.size;
-            m.offer_order = ++orders;
-            m.flags = uint8_t(flags);
-            switch (m.status) {
-            case RESIDENT:
-                m.offer_priority = resolved;
-                if (immediately) {
-                    become_offered(h);
-                } else {
-                    m.status = PENDING;
-                    m.wait_serial = wait;
-                    m.pending_since = ++pendings;
-                }
-                break;
-            case PENDING:  // re-offer: new priority; waits for the same work unless now IMMEDIATELY
-                reoffered++;
-                m.offer_priority = resolved;
-                if (flags & IMMEDIATELY)
-                    become_offered(h);
-                break;
-            default:  // OFFERED (moves to the back of its new level), DISCARDED (bookkeeping only)
-                reoffered++;
-                m.offer_priority = resolved;
-                break;
-            }
-        }
-        counters.reoffers += reoffered;
-        return {};
-    }
-
-    RErr reclaim(uint32_t count, bool memories, bool resources, const std::vector<Element> &list,
-                 std::vector<VkReclaimResultKMT> &results, uint64_t fill_completed, bool lost, bool oom,
-                 uint64_t &fence)
-    {
-        RErr e = shape(count, memories, resources);
-        if (!e.code && oom)
-            e = {KMT_ERROR_OUT_OF_HOST_MEMORY, 0, 0, 0};
-        std::vector<uint64_t> memory_of;
-        std::map<uint64_t, uint32_t> listed;
-        if (!e.code)
-            e = resolve(resources, list, false, memory_of, listed);
-        if (e.code) {
-            counters.rejected_calls++;
-            return e;
-        }
-        fence = 0;
-        results.assign(count, VK_RECLAIM_RESULT_OK_KMT);
-        for (uint32_t i = 0; i < count; i++) {
-            const RMem &m = mems.at(memory_of[i]);
-            results[i] = lost || m.status == DISCARDED ? VK_RECLAIM_RESULT_DISCARDED_KMT
-                         : m.status == DECOMMITTED    ? VK_RECLAIM_RESULT_NOT_COMMITTED_KMT
-                                                      : VK_RECLAIM_RESULT_OK_KMT;
-            if (!lost && m.status == DISCARDED && m.fill_value > fill_completed)
-                fence = std::max(fence, m.fill_value);
-        }
-        if (lost)
-            return {};
-        std::set<uint64_t> done;
-        for (uint32_t i = 0; i < count; i++) {
-            uint64_t h = memory_of[i];
-            if (!done.insert(h).second)
-                continue;
-            counters.reclaims++;
-            if (mems.at(h).status != DECOMMITTED)
-                become_resident(h);
-        }
-        return {};
-    }
+  private:
+    std::vector<uint64_t> items_;
+    std::unordered_map<uint64_t, size_t> where_;
 };
 
 // ---- the harness --------------------------------------------------------------
 
 const float kPriorities[] = {0.0f, 0.1f, 0.25f, 1.0f / 3.0f, 0.5f, 0.6f, 2.0f / 3.0f, 0.75f, 0.9f, 1.0f};
-const VkDeviceSize kSizes[] = {0,       1,       4096,     65536,     1u << 20,   2u << 20,
+const VkDeviceSize kSizes[] = {0,        1,        4096,      65536,      1u << 20,   2u << 20,
                                3u << 20, 4u << 20, 16u << 20, 256u << 20, 1ull << 30, 5ull << 30};
 constexpr uint32_t kSizeCount = sizeof(kSizes) / sizeof(kSizes[0]);
 
-uint64_t memory_handle(uint32_t mode, uint32_t i)
+// The driver's handles: what a driver hands out, in three styles.
+uint64_t driver_handle(uint32_t mode, uint32_t i)
 {
     switch (mode) {
-    case 0: return i + 1;                                 // counters
+    case 0: return i + 1;                                    // counters
     case 1: return 0x00007f3a00000000ull + uint64_t(i) * 64; // heap pointers
-    default: return (uint64_t(i) + 1) << 40 | 0x11;       // high bits only differ
+    default: return (uint64_t(i) + 1) << 40 | 0x11;          // high bits only differ
     }
 }
 uint64_t resource_handle(uint32_t mode, uint32_t i)
@@ -714,17 +301,52 @@ class Harness {
     Harness() = default;
     Harness(const Harness &) = delete;
     Harness &operator=(const Harness &) = delete;
+    ~Harness()
+    {
+        if (foreign_ready_)
+            kmt_tracker_finish(&foreign_);
+    }
 
     void run(Reader in)
     {
-        // -- configuration: the first bytes
-        uint8_t c0 = in.u8(), c1 = in.u8(), c2 = in.u8();
+        if (!configure(in))
+            return;
+        check_all();
+        while (!in.empty()) {
+            uint32_t stamp = t_.call_stamp;
+            step(in);
+            g_operations++;
+            g_stats.stamp_wraps += t_.call_stamp < stamp && t_.call_stamp <= 2;
+            g_stats.max_live = std::max<uint64_t>(g_stats.max_live, model_.mems.size());
+            check_all();
+        }
+        check_all(true);
+        // Every driver allocation the app still holds is allocated below;
+        // every other one was freed exactly once.
+        std::set<uint64_t> expected = model_.leaked;
+        for (const auto &[h, m] : model_.mems)
+            if (m.driver)
+                expected.insert(m.driver);
+        CHECK(driver_live_ == expected, "the driver holds %zu allocations, the model expects %zu",
+              driver_live_.size(), expected.size());
+        kmt_tracker_finish(&t_);
+        CHECK(alloc_.live.empty(), "kmt_tracker_finish left %zu blocks", alloc_.live.size());
+        CHECK(alloc_.bad_frees == 0, "%" PRIu64 " frees of blocks the allocator never gave", alloc_.bad_frees);
+    }
+
+  private:
+    // ---- configuration: the first bytes ---------------------------------------
+
+    bool configure(Reader &in)
+    {
+        uint8_t c0 = in.u8(), c1 = in.u8(), c2 = in.u8(), c3 = in.u8();
         model_.pageable = c0 & 1;
         model_.has_set_priority = !(c0 & 2);
         model_.has_fill = !(c0 & 4);
-        model_.hook = !(c0 & 8);
+        model_.has_transition = !(c0 & 8);
         use_allocator_ = !(c0 & 16);
-        handle_mode_ = (c0 >> 5) % 3;
+        model_.has_decommit = !(c0 & 32);
+        handle_mode_ = (c0 >> 6) % 3;
         model_.offered_priority = (c1 & 0x80) ? kPriorities[(c1 & 0x7f) % 10] : 0.0f;
         kmt_settings settings{};
         kmt_settings_defaults(&settings);
@@ -735,226 +357,349 @@ class Harness {
         model_.rate = settings.discard_rate;
         model_.rng = settings.discard_seed;
         kmt_policy_init(&policy_, &settings);
+        CHECK(kmt_policy_hook(&policy_) == model_.hook(), "kmt_policy_hook is %d for policy %d",
+              kmt_policy_hook(&policy_), int(model_.kind));
+
+        // The glue's habit of relieving pressure after every call that can
+        // raise usage or offer memory (commands.c), or explicit events only.
+        auto_relieve_ = c3 & 1;
+        // Heap accounting: on under the discard policies (as the glue sets
+        // it: they read usage), and sometimes under never too.
+        model_.accounting = model_.kind != KMT_DISCARD_NEVER || (c3 & 0x40);
+        // A lean device half the time (no listener, no pageable memory): the
+        // production default, where the core takes its single-pass loops.
+        if (c3 & 0x80)
+            model_.pageable = model_.has_transition = false;
+        // Memory types to heaps: 1-4 heaps in four layouts; sometimes type 31
+        // on the last heap (15).
+        uint32_t heaps = 1 + ((c3 >> 1) & 3), layout = (c3 >> 3) & 3;
+        for (uint32_t i = 0; i < kTypes; i++) {
+            uint32_t heap = layout == 0 ? i % heaps : layout == 1 ? (i / 8) % heaps : layout == 2 ? 0 : heaps - 1 - i % heaps;
+            model_.type_heap[i] = uint8_t(heap);
+        }
+        if (c3 & 0x20)
+            model_.type_heap[kTypes - 1] = kHeaps - 1;
+        for (uint32_t i = 0; i < kTypes; i++)
+            heap_used_[model_.type_heap[i]] = true;
 
         kmt_tracker_config config{};
         config.pageable = model_.pageable;
         config.offered_priority = model_.offered_priority;
-        config.on_offered = model_.hook ? kmt_policy_on_offered : nullptr;
+        config.salt = in.u32();
+        config.accounting = model_.accounting;
+        std::memcpy(config.type_heap, model_.type_heap, sizeof(config.type_heap));
+        config.on_offered = kmt_policy_hook(&policy_) ? kmt_policy_on_offered : nullptr;  // as the glue does
         config.on_offered_ctx = &policy_;
         kmt_tracker_ops ops{};
         ops.ctx = this;
         ops.set_priority = model_.has_set_priority ? &SetPriority : nullptr;
         ops.fill = model_.has_fill ? &Fill : nullptr;
+        ops.decommit = model_.has_decommit ? &Decommit : nullptr;
+        ops.transition = model_.has_transition ? &Transition : nullptr;
+
+        // Another device's tracker, whose handles must not resolve here.
+        kmt_tracker_config other = config;
+        other.salt = config.salt + 1 + in.u8();
+        other.on_offered = nullptr;
+        CHECK(kmt_tracker_init(&foreign_, &other, nullptr, nullptr), "kmt_tracker_init of the foreign tracker");
+        foreign_ready_ = true;
+        for (uint32_t i = 0; i < 6; i++)
+            foreign_event(i < 4 ? 1 : 0);
 
         // Host-allocation failure during init: nothing may leak, and the
         // glue's teardown of a half-made tracker must be harmless.
         uint8_t init_fail = in.u8();
         if (use_allocator_ && init_fail < 4)
             alloc_.countdown = init_fail;
-        NOTE("init pageable=%d set_priority=%d fill=%d hook=%d allocator=%d handles=%u offered_priority=%g "
-             "policy=%d rate=%u seed=%" PRIu64 " init_fail=%d",
-             model_.pageable, model_.has_set_priority, model_.has_fill, model_.hook, use_allocator_, handle_mode_,
-             double(model_.offered_priority), int(model_.kind), model_.rate, model_.rng,
+        NOTE("init pageable=%d set_priority=%d fill=%d decommit=%d transition=%d allocator=%d handles=%u "
+             "offered_priority=%g policy=%d rate=%u seed=%" PRIu64 " auto_relieve=%d accounting=%d heaps=%u "
+             "layout=%u salt=0x%x foreign_salt=0x%x init_fail=%d",
+             model_.pageable, model_.has_set_priority, model_.has_fill, model_.has_decommit, model_.has_transition,
+             use_allocator_, handle_mode_, double(model_.offered_priority), int(model_.kind), model_.rate,
+             model_.rng, auto_relieve_, model_.accounting, heaps, layout, config.salt, other.salt,
              use_allocator_ && init_fail < 4 ? init_fail : -1);
         if (!kmt_tracker_init(&t_, &config, &ops, use_allocator_ ? &alloc_.callbacks : nullptr)) {
             CHECK(alloc_.failures > 0, "kmt_tracker_init failed without an allocation failure");
             g_stats.init_failures++;
             kmt_tracker_finish(&t_);
             CHECK(alloc_.live.empty(), "kmt_tracker_init failure leaked %zu blocks", alloc_.live.size());
-            return;
+            return false;
         }
         alloc_.countdown = -1;
-        check_all();
-
-        while (!in.empty()) {
-            uint32_t stamp = t_.call_stamp;
-            step(in);
-            g_operations++;
-            g_stats.stamp_wraps += t_.call_stamp < stamp && t_.call_stamp <= 2;
-            g_stats.max_live = std::max<uint64_t>(g_stats.max_live, model_.mems.size());
-            check_all();
-        }
-        kmt_tracker_finish(&t_);
-        CHECK(alloc_.live.empty(), "kmt_tracker_finish left %zu blocks", alloc_.live.size());
-        CHECK(alloc_.bad_frees == 0, "%" PRIu64 " frees of blocks the allocator never gave", alloc_.bad_frees);
+        return true;
     }
 
-  private:
-    static void SetPriority(void *ctx, uint64_t memory, float priority)
-    {
-        static_cast<Harness *>(ctx)->calls_.push_back({'P', memory, priority, 0});
-    }
-    static uint64_t Fill(void *ctx, const kmt_memory *m)
+    // ---- the driver below the core ---------------------------------------------
+
+    static void SetPriority(void *ctx, uint64_t driver, float priority)
     {
         auto *self = static_cast<Harness *>(ctx);
+        CHECK(self->driver_live_.count(driver), "set_priority of driver memory 0x%" PRIx64 " that is not allocated",
+              driver);
+        Call c;
+        c.kind = 'P';
+        c.a = driver;
+        c.priority = priority;
+        self->calls_.push_back(c);
+    }
+    static uint64_t Fill(void *ctx, const kmt_fill_request *request)
+    {
+        auto *self = static_cast<Harness *>(ctx);
+        CHECK(self->driver_live_.count(request->driver), "fill of driver memory 0x%" PRIx64 " that is not allocated",
+              request->driver);
         // The fill runs before the state changes (a failed fill leaves the memory OFFERED).
-        CHECK(m->status == OFFERED, "fill of memory 0x%" PRIx64 " in status %d", m->handle, m->status);
-        uint64_t value = Model::fill_fails(self->fill_fail_mode_, m->host_visible, self->fills_++) ? KMT_FILL_FAILED
-                         : m->host_visible                                                        ? 0
-                                                                                                  : ++self->paging_;
-        self->calls_.push_back({'F', m->handle, 0.0f, value});
+        auto owner = self->owner_.find(request->driver);
+        uint64_t app = owner == self->owner_.end() ? 0 : owner->second;
+        const kmt_memory *m = kmt_find_memory(&self->t_, app, nullptr);
+        CHECK(m && m->status == OFFERED, "fill of memory 0x%" PRIx64 " in status %d", app, m ? m->status : -1);
+        uint64_t value = Model::fill_fails(self->fill_fail_mode_, request->host_visible, self->fills_++)
+                             ? KMT_FILL_FAILED
+                         : request->host_visible ? 0
+                                                 : ++self->paging_;
+        Call c;
+        c.kind = 'F';
+        c.a = request->driver;
+        c.b = value;
+        c.fill = *request;
+        self->calls_.push_back(c);
         g_stats.fill_failures += value == KMT_FILL_FAILED;
         return value;
     }
+    static void Decommit(void *ctx, uint64_t memory, uint64_t driver)
+    {
+        auto *self = static_cast<Harness *>(ctx);
+        CHECK(self->driver_live_.count(driver), "decommit frees driver memory 0x%" PRIx64 " that is not allocated",
+              driver);
+        auto owner = self->owner_.find(driver);
+        CHECK(owner != self->owner_.end() && owner->second == memory,
+              "decommit of app memory 0x%" PRIx64 " frees driver memory 0x%" PRIx64 " of another allocation", memory,
+              driver);
+        // Cleared before the driver frees it: a lock-free translation never passes it down.
+        const kmt_memory *m = kmt_find_memory(&self->t_, memory, nullptr);
+        CHECK(m && m->status == DECOMMITTED && kmt_driver_memory(&self->t_, memory) == 0,
+              "decommit of 0x%" PRIx64 " while the record still names the driver memory", memory);
+        self->driver_live_.erase(driver);
+        self->owner_.erase(owner);
+        self->decommitted_drivers_.insert(driver);
+        Call c;
+        c.kind = 'D';
+        c.a = memory;
+        c.b = driver;
+        self->calls_.push_back(c);
+        g_stats.decommits++;
+    }
+    static void Transition(void *ctx, const kmt_transition *change)
+    {
+        auto *self = static_cast<Harness *>(ctx);
+        const kmt_memory *m = kmt_find_memory(&self->t_, change->memory, nullptr);
+        CHECK(m && m->status == change->to, "transition of 0x%" PRIx64 " to %u, but the record says %d",
+              change->memory, change->to, m ? m->status : -1);
+        Call c;
+        c.kind = 'T';
+        c.change = *change;
+        self->calls_.push_back(c);
+        g_stats.transitions++;
+    }
 
-    uint64_t mh(uint32_t i) const { return memory_handle(handle_mode_, i); }
+    void expect_calls(const char *what)
+    {
+        if (g_tracing && !calls_.empty())
+            note("  calls %s", describe(calls_).c_str());
+        bool same = calls_.size() == model_.calls.size();
+        for (size_t i = 0; same && i < calls_.size(); i++)
+            same = same_call(calls_[i], model_.calls[i]);
+        CHECK(same, "%s: calls %s\n  model expects %s", what, describe(calls_).c_str(),
+              describe(model_.calls).c_str());
+        calls_.clear();
+        model_.calls.clear();
+    }
+
+    // Events that must not allocate host memory (they cannot fail).
+    struct NoAllocation {
+        const Harness &h;
+        const char *what;
+        uint64_t before;
+        NoAllocation(const Harness &harness, const char *w) : h(harness), what(w), before(harness.alloc_.calls) {}
+        ~NoAllocation() noexcept(false)
+        {
+            CHECK(h.alloc_.calls == before, "%s allocated host memory", what);
+        }
+    };
+
+    // ---- picking handles -----------------------------------------------------
+
+    uint64_t dh(uint32_t i) const { return driver_handle(handle_mode_, i); }
     uint64_t rh(uint32_t i) const { return resource_handle(handle_mode_, i); }
 
-    // Picks a memory handle: mostly a live one, sometimes any small index,
-    // now and then 0 or one never allocated.
-    uint64_t pick_memory(uint8_t b) const
+    uint64_t pick_live(uint8_t b, Reader &in) const
     {
-        if (b < 232 && !model_.mems.empty()) {
-            auto it = model_.mems.begin();
-            std::advance(it, b % model_.mems.size());
-            return it->first;
-        }
-        if (b >= 252)
-            return b == 255 ? 0 : mh(kMaxIndices + b);
-        return mh(b % kSmallIndices);
+        size_t i = live_.size() > 232 ? (b | in.u8() << 8) : b;
+        return live_.at(i % live_.size());
     }
-    Element pick_resource(uint8_t b) const
+
+    // A memory handle: mostly a live one; else a freed one (stale), one of
+    // the other tracker's (foreign), a live one with a bit changed (near
+    // miss), garbage, or 0.
+    uint64_t pick_memory(uint8_t b, Reader &in, Source *source = nullptr)
     {
-        if (b < 230 && !model_.res.empty()) {
-            auto it = model_.res.begin();
-            std::advance(it, b % model_.res.size());
-            uint32_t type = it->second.type;
+        Source s = LIVE;
+        uint64_t h = 0;
+        if (b < 232 && !live_.empty()) {
+            h = pick_live(b, in);
+        } else if (b >= 232 && b < 238 && !freed_.empty()) {
+            s = FREED;
+            h = freed_[(b + 8 * in.u8()) % freed_.size()];
+        } else if (b >= 238 && b < 244 && (!foreign_live_.empty() || !foreign_freed_.empty())) {
+            s = FOREIGN;
+            uint8_t k = in.u8();
+            h = (k & 1) && !foreign_freed_.empty() ? foreign_freed_[k % foreign_freed_.size()]
+                : !foreign_live_.empty()           ? foreign_live_.at(k % foreign_live_.size())
+                                                   : foreign_freed_[k % foreign_freed_.size()];
+        } else if (b >= 244 && b < 252 && !live_.empty()) {
+            s = NEAR_MISS;
+            uint64_t l = live_.at(in.u8() % live_.size());
+            uint64_t high = l & ~uint64_t(0xffffffff);
+            switch (b & 7) {
+            case 0: h = l + (uint64_t(1) << 32); break;      // the next generation of its slot
+            case 1: h = l - (uint64_t(1) << 32); break;      // the previous one
+            case 2: h = high; break;                         // index half 0
+            case 3: h = high | 0xffffffffu; break;           // index far out of range
+            case 4: h = high | (peak_live_ + 1 + in.u8()); break; // a slot never handed out
+            case 5: h = l ^ (uint64_t(1) << 63); break;
+            case 6: h = uint32_t(l); break;                  // generation 0
+            default: h = l << 32 | l >> 32; break;           // halves swapped
+            }
+        } else if (b < 254) {
+            s = GARBAGE;
+            h = in.u64();
+        } else if (b == 254) {
+            s = GARBAGE;
+            h = UINT64_MAX;
+        } else {
+            s = ZERO;
+        }
+        if (source)
+            *source = s;
+        return h;
+    }
+
+    Element pick_resource(uint8_t b, Reader &in) const
+    {
+        if (b < 230 && !resources_.empty()) {
+            uint64_t r = resources_.at(b % resources_.size());
+            uint32_t type = model_.res.at(r).type;
             if (b >= 200)  // the other of buffer / image
                 type = type == VK_OBJECT_TYPE_BUFFER ? VK_OBJECT_TYPE_IMAGE : VK_OBJECT_TYPE_BUFFER;
-            return {it->first, type};
+            return {r, type};
         }
         if (b >= 230 && b < 240) {
             static const uint32_t bad[] = {VK_OBJECT_TYPE_UNKNOWN, VK_OBJECT_TYPE_DEVICE_MEMORY,
                                            VK_OBJECT_TYPE_BUFFER_VIEW, 0x7fffffffu};
             return {rh(b % kResources), bad[b % 4]};
         }
+        if (b == 254)
+            return {in.u64(), VK_OBJECT_TYPE_BUFFER};
         if (b == 255)
             return {0, VK_OBJECT_TYPE_BUFFER};
         return {rh(b % kResources), b & 1 ? uint32_t(VK_OBJECT_TYPE_IMAGE) : uint32_t(VK_OBJECT_TYPE_BUFFER)};
     }
 
-    void expect_calls(const char *what)
+    // A driver handle not allocated now (a handle freed by a decommit may come back).
+    uint64_t new_driver_handle(uint32_t start, uint32_t begin, uint32_t end) const
     {
-        CHECK(calls_ == model_.calls, "%s: driver calls %s, model expects %s", what, describe(calls_).c_str(),
-              describe(model_.calls).c_str());
-        calls_.clear();
-        model_.calls.clear();
+        for (uint32_t k = 0; k < end - begin; k++) {
+            uint64_t d = dh(begin + (start + k) % (end - begin));
+            if (!driver_live_.count(d))
+                return d;
+        }
+        return 0;
     }
 
-    // The allocation-failure contract: false exactly when an allocation failed
-    // (or for handle 0, which the handle map cannot hold).
-    void expect_alloc_result(bool ok, bool model_ok, uint64_t failures_before, const char *what)
-    {
-        bool failed = alloc_.failures != failures_before;
-        if (failed)
-            CHECK(!ok, "%s succeeded although an allocation failed", what);
-        else
-            CHECK(ok == model_ok, "%s returned %d, model expects %d", what, ok, model_ok);
-    }
+    // ---- events ----------------------------------------------------------------
 
     void step(Reader &in)
     {
-        uint8_t op = in.u8() % 32;
+        uint8_t op = in.u8() % 40;
         switch (op) {
         case 0: case 1: case 2: case 3: allocate(in); break;
-        case 4: case 5: {
-            uint64_t h = pick_memory(in.u8());
-            NOTE("free 0x%" PRIx64, h);
-            kmt_untrack_memory(&t_, h);
-            model_.untrack(h);
+        case 4: case 5: free_memory(pick_memory(in.u8(), in)); break;
+        case 6: reserve(in.u8() % 41); break;
+        case 7: case 8: glue_bind(in); break;
+        case 9: {  // binds that use reservations made by earlier events
+            uint8_t b = in.u8();
+            if (!model_.reserved)
+                break;
+            uint32_t n = 1 + b % uint32_t(std::min<uint64_t>(model_.reserved, 8));
+            for (uint32_t i = 0; i < n; i++)
+                bind_one(in);
             break;
         }
-        case 6: case 7: bind(in); break;
-        case 8: {
-            uint64_t r = pick_resource(in.u8()).handle;
+        case 10: {
+            uint32_t k = uint32_t(in.u8() % (model_.reserved + 3));
+            NOTE("unreserve %u of %" PRIu64, k, model_.reserved);
+            {
+                NoAllocation guard(*this, "kmt_unreserve_bindings");
+                kmt_unreserve_bindings(&t_, k);
+            }
+            model_.reserved -= std::min<uint64_t>(k, model_.reserved);  // more than is reserved: what is
+            g_stats.unreserves++;
+            break;
+        }
+        case 11: {
+            uint64_t r = pick_resource(in.u8(), in).handle;
             NOTE("destroy resource 0x%" PRIx64, r);
+            NoAllocation guard(*this, "kmt_untrack_resource");
             kmt_untrack_resource(&t_, r);
             model_.res.erase(r);
+            resources_.erase(r);
             break;
         }
-        case 9: case 10: {  // map / unmap as the glue does: only resident memory maps
-            uint64_t h = pick_memory(in.u8());
-            bool map = op == 9;
+        case 12: case 13: {  // map / unmap as the glue does: only resident memory maps
+            uint8_t b = in.u8();
+            uint64_t h = pick_memory(in.u8(), in);
+            bool map = op == 12 && (b & 1);
             NOTE("%s 0x%" PRIx64, map ? "map" : "unmap", h);
-            kmt_memory *m = kmt_find_memory(&t_, h);
+            kmt_memory *m = kmt_find_memory(&t_, h, nullptr);
             auto it = model_.mems.find(h);
             CHECK((m != nullptr) == (it != model_.mems.end()), "kmt_find_memory(0x%" PRIx64 ") disagrees", h);
             if (m && (!map || m->status == RESIDENT)) {
-                m->mapped = map;
+                m->bits = uint8_t(map ? m->bits | KMT_MEM_MAPPED : m->bits & ~KMT_MEM_MAPPED);
                 it->second.mapped = map;
             }
             break;
         }
-        case 11: {
-            uint64_t h = pick_memory(in.u8());
+        case 14: {
+            uint64_t h = pick_memory(in.u8(), in);
             float p = kPriorities[in.u8() % 10];
             NOTE("app priority 0x%" PRIx64 " %g", h, double(p));
-            bool now = kmt_set_app_priority(&t_, h, p);
-            if (now)
-                calls_.push_back({'A', h, p, 0});  // the glue passes it on
-            bool model_now = model_.set_app(h, p);
-            if (model_now)
-                model_.calls.push_back({'A', h, p, 0});
-            CHECK(now == model_now, "kmt_set_app_priority returned %d, model %d", now, model_now);
+            uint64_t driver;
+            {
+                NoAllocation guard(*this, "kmt_set_app_priority");
+                driver = kmt_set_app_priority(&t_, h, p);
+            }
+            if (driver)
+                calls_.push_back(app_priority_call(driver, p));  // the glue passes it on
+            uint64_t model_driver = model_.set_app(h, p);
+            if (model_driver)
+                model_.calls.push_back(app_priority_call(model_driver, p));
+            CHECK(driver == model_driver, "kmt_set_app_priority returned 0x%" PRIx64 ", model 0x%" PRIx64, driver,
+                  model_driver);
             expect_calls("app priority");
             break;
         }
-        case 12: case 13: case 14: case 15: offer(in, false); break;
-        case 16: case 17: offer(in, true); break;
-        case 18: case 19: case 20: reclaim(in, false); break;
-        case 21: reclaim(in, true); break;
-        case 22: {
+        case 15: case 16: case 17: case 18: case 38: offer(in, false); break;
+        case 19: case 20: offer(in, true); break;
+        case 21: case 22: case 23: case 39: reclaim(in, false); break;
+        case 24: reclaim(in, true); break;
+        case 25:
             submitted_ += 1 + in.u8() % 4;
             NOTE("submit -> serial %" PRIu64, submitted_);
             break;
-        }
-        case 23: case 24: {
-            uint8_t b = in.u8();
-            uint64_t completed;
-            if (b < 224)
-                completed = completed_ = std::min(submitted_, completed_ + b % 5);
-            else if (b < 250)
-                completed = b % 8;  // arbitrary, may go backwards
-            else
-                completed = UINT64_MAX;
-            NOTE("promote completed=%" PRIu64, completed);
-            uint32_t n = kmt_promote_pending(&t_, completed);
-            uint32_t expected = model_.promote(completed);
-            CHECK(n == expected, "kmt_promote_pending promoted %u, model %u", n, expected);
-            g_stats.promoted += n;
-            expect_calls("promote");
-            break;
-        }
-        case 25: case 26: {
-            uint64_t h = pick_memory(in.u8());
-            kmt_memory *m = kmt_find_memory(&t_, h);
-            if (!m)
-                break;
-            bool hook = op == 26;
-            NOTE("%s 0x%" PRIx64, hook ? "policy on_offered" : "kmt_discard", h);
-            bool offered = m->status == OFFERED;
-            if (hook) {
-                kmt_policy_on_offered(&policy_, &t_, m);
-                model_.on_offered(h);
-            } else {
-                kmt_discard(&t_, m);
-                model_.discard(h);
-            }
-            g_stats.direct_discards += offered && m->status != OFFERED;
-            expect_calls("discard");
-            break;
-        }
-        case 27: {
-            NOTE("relieve");
-            uint32_t n = kmt_policy_relieve(&policy_, &t_);
-            uint32_t expected = model_.relieve();
-            CHECK(n == expected, "kmt_policy_relieve discarded %u, model %u", n, expected);
-            g_stats.policy_discards += n;
-            expect_calls("relieve");
-            break;
-        }
-        case 28: set_budgets(in); break;
-        case 29: {
+        case 26: case 27: promote(in.u8()); break;
+        case 28: discard(in); break;
+        case 29: NOTE("relieve"); relieve("relieve"); break;
+        case 30: set_budgets(in); break;
+        case 31: {
             uint8_t b = in.u8();
             if (!use_allocator_)
                 break;
@@ -965,166 +710,342 @@ class Harness {
             NOTE("allocation failure: countdown %ld persistent %d", alloc_.countdown, alloc_.persistent);
             break;
         }
-        case 30: {
-            submitted_ += 1 + in.u8() % 4;
-            NOTE("submit -> serial %" PRIu64, submitted_);
+        case 32: {
+            // The 32-bit offer sequence close to its wrap (forward only: the
+            // hook's contract); the next offers renumber every offered
+            // allocation, keeping the order.
+            uint32_t target = UINT32_MAX - in.u8() % 48;
+            if (t_.next_offer_order < target) {
+                NOTE("next offer order -> 0x%x", target);
+                kmt_set_next_offer_order(&t_, target);
+            }
             break;
         }
-        default: {
-            uint8_t sub = in.u8();
-            if (sub < 16) {
+        case 33: foreign_event(in.u8()); break;
+        case 34: query(in); break;
+        case 35: {  // rarely many at once (large live sets slow every check down)
+            uint8_t b = in.u8();
+            if (b < 32) {
                 bulk(in);
                 g_stats.bulk++;
-            } else if (sub < 32) {
-                // kmt_reserve_bindings: the next k binds cannot fail, whatever
-                // allocation fails meanwhile (the glue reserves before the
-                // driver binds).
-                uint32_t k = 1 + in.u8() % 40;
-                uint64_t failures = alloc_.failures;
-                bool ok = kmt_reserve_bindings(&t_, k);
-                NOTE("reserve bindings %u -> %d", k, ok);
-                CHECK(ok || alloc_.failures != failures, "kmt_reserve_bindings(%u) failed without an allocation failure",
-                      k);
-                reserved_ = ok ? k : 0;
-                g_stats.reserves += ok;
-            } else if (sub < 40) {
-                fill_fail_mode_ = model_.fill_fail_mode = sub % 4;
-                NOTE("fill failures: mode %u", fill_fail_mode_);
-            } else if (sub < 48) {
-                // The call stamp wrapping after 2^32 calls: jump close to it
-                // (forward only: stamps never repeat).
-                uint32_t target = 0xfffffff0u + sub % 16;
-                if (t_.call_stamp < target) {
-                    NOTE("call stamp -> 0x%x", target);
-                    t_.call_stamp = target;
-                }
             } else {
-                uint64_t h = pick_memory(sub);
-                NOTE("query 0x%" PRIx64, h);  // a lookup that changes nothing
-                CHECK((kmt_find_memory(&t_, h) != nullptr) == (model_.mems.count(h) != 0),
-                      "kmt_find_memory(0x%" PRIx64 ") disagrees", h);
+                query(in);
+            }
+            break;
+        }
+        case 36: {
+            uint8_t b = in.u8();
+            fill_fail_mode_ = model_.fill_fail_mode = b % 4;
+            NOTE("fill failures: mode %u", fill_fail_mode_);
+            break;
+        }
+        default: {  // 37: the call stamp close to its wrap after 2^32 calls (forward only: stamps never repeat)
+            uint32_t target = 0xfffffff0u + in.u8() % 16;
+            if (t_.call_stamp < target) {
+                NOTE("call stamp -> 0x%x", target);
+                t_.call_stamp = target;
             }
             break;
         }
         }
     }
 
+    static Call app_priority_call(uint64_t driver, float p)
+    {
+        Call c;
+        c.kind = 'A';
+        c.a = driver;
+        c.priority = p;
+        return c;
+    }
+
     void allocate(Reader &in)
     {
         uint8_t b = in.u8();
-        uint32_t index = b % kSmallIndices;
-        if (model_.mems.count(mh(index)) && !(b & 0x80)) {  // mostly a free index; else the driver reused a handle
-            for (uint32_t k = 0; k < kSmallIndices; k++)
-                if (!model_.mems.count(mh((index + k) % kSmallIndices))) {
-                    index = (index + k) % kSmallIndices;
-                    break;
-                }
-        }
-        uint64_t h = b == 0xff ? 0 : mh(index);
         uint8_t s = in.u8();
         VkDeviceSize size = s < 240 ? kSizes[s % kSizeCount] : VkDeviceSize(in.u32()) << (s % 16);
         uint8_t th = in.u8();
-        uint32_t type = th % 32, heap = (th >> 5) < 6 ? (th >> 5) % 3 : 16 + (th & 1);  // heap >= 16 clamps to 0
-        uint8_t pv = in.u8();
-        bool hv = pv & 0x80;
-        float p = kPriorities[(pv & 0x7f) % 10];
-        track(h, size, type, heap, hv, p);
+        uint32_t type = th % 40;  // >= 32 is kept as 0
+        uint8_t fl = in.u8();
+        uint32_t flags = ((fl & 1) ? KMT_TRACK_HOST_VISIBLE : 0) | ((fl & 2) ? KMT_TRACK_DEDICATED : 0) |
+                         ((fl & 4) ? KMT_TRACK_APP_ALLOCATOR : 0) | ((fl & 0x80) ? 0xfff0u : 0);  // unknown bits: ignored
+        uint64_t driver = new_driver_handle(b, 0, kSmallIndices);
+        if (driver)
+            track(driver, size, type, flags, kPriorities[(fl >> 3) % 10]);
     }
 
-    void track(uint64_t h, VkDeviceSize size, uint32_t type, uint32_t heap, bool hv, float p)
+    void track(uint64_t driver, VkDeviceSize size, uint32_t type, uint32_t flags, float p, bool upkeep = true)
     {
-        NOTE("allocate 0x%" PRIx64 " size=%" PRIu64 " type=%u heap=%u host_visible=%d priority=%g", h, size, type,
-             heap, hv, double(p));
+        NOTE("allocate driver 0x%" PRIx64 " size=%" PRIu64 " type=%u flags=0x%x priority=%g", driver, size, type,
+             flags, double(p));
         uint64_t failures = alloc_.failures;
-        bool ok = kmt_track_memory(&t_, h, size, type, heap, hv, p);
-        expect_alloc_result(ok, h != 0, failures, "kmt_track_memory");
-        g_stats.track_failures += !ok;
-        if (ok) {
-            model_.track(h, size, type, heap, hv, p);
-        } else if (h && !kmt_find_memory(&t_, h)) {
-            model_.untrack(h);  // a replaced record is gone even when tracking the new one failed
+        uint64_t h = kmt_track_memory(&t_, driver, size, type, flags, p);
+        bool failed = alloc_.failures != failures;
+        CHECK(failed ? h == 0 : h != 0, "kmt_track_memory returned 0x%" PRIx64 " (allocation failed: %d)", h, failed);
+        NOTE("  -> 0x%" PRIx64, h);
+        if (!h) {
+            g_stats.track_failures++;
+            return;  // the glue frees the driver's memory: it never reaches the fake driver's books
+        }
+        // A fresh handle: never seen before, in a slot the table had to use.
+        CHECK(ever_.insert(h).second, "kmt_track_memory returned 0x%" PRIx64 " a second time", h);
+        peak_live_ = std::max<uint32_t>(peak_live_, uint32_t(model_.mems.size() + 1));
+        CHECK(uint32_t(h) >= 1 && uint32_t(h) <= peak_live_,
+              "handle 0x%" PRIx64 " names slot %u with at most %u allocations live", h, uint32_t(h) - 1, peak_live_);
+        if (decommitted_drivers_.erase(driver))
+            g_stats.driver_reuse_after_decommit++;
+        driver_live_.insert(driver);
+        owner_[driver] = h;
+        model_.track(h, driver, size, type, flags & KMT_TRACK_HOST_VISIBLE, flags & KMT_TRACK_DEDICATED,
+                     flags & KMT_TRACK_APP_ALLOCATOR, p);
+        live_.insert(h);
+        if (upkeep)
+            allocate_upkeep();
+    }
+    // What the glue does after each vkAllocateMemory (usage grew).
+    void allocate_upkeep()
+    {
+        if (auto_relieve_) {
+            promote_to(completed_);
+            relieve("allocate");
         }
     }
 
-    void bind(Reader &in)
+    void free_memory(uint64_t h)
+    {
+        NOTE("free 0x%" PRIx64, h);
+        uint64_t driver = 0xdeadbeefu;
+        bool ok;
+        {
+            NoAllocation guard(*this, "kmt_untrack_memory");
+            ok = kmt_untrack_memory(&t_, h, &driver);
+        }
+        bool model_ok = model_.live(h);
+        CHECK(ok == model_ok, "kmt_untrack_memory(0x%" PRIx64 ") returned %d, model %d", h, ok, model_ok);
+        if (!ok) {
+            CHECK(driver == 0xdeadbeefu, "kmt_untrack_memory wrote the driver handle of an unknown handle");
+            return;
+        }
+        uint64_t model_driver = model_.untrack(h);
+        CHECK(driver == model_driver, "kmt_untrack_memory gave driver 0x%" PRIx64 ", model 0x%" PRIx64, driver,
+              model_driver);
+        if (driver) {  // the glue frees it below
+            CHECK(driver_live_.erase(driver), "vkFreeMemory of driver memory 0x%" PRIx64 " already freed", driver);
+            owner_.erase(driver);
+        }
+        live_.erase(h);
+        if (freed_.size() < kFreedKept)
+            freed_.push_back(h);
+        else
+            freed_[freed_count_ % kFreedKept] = h;
+        freed_count_++;
+    }
+
+    // ---- bindings: reserve, then bind what the driver bound, or give back --------
+
+    bool reserve(uint32_t k)
+    {
+        uint64_t failures = alloc_.failures;
+        bool ok = kmt_reserve_bindings(&t_, k);
+        bool failed = alloc_.failures != failures;
+        NOTE("reserve bindings %u -> %d", k, ok);
+        CHECK(ok == !failed, "kmt_reserve_bindings(%u) returned %d (allocation failed: %d)", k, ok, failed);
+        if (ok)
+            model_.reserved += k;
+        g_stats.reserves += ok;
+        g_stats.reserve_failures += !ok;
+        g_stats.max_reserved = std::max(g_stats.max_reserved, model_.reserved);
+        return ok;
+    }
+
+    uint64_t pick_bind_resource(uint8_t b) const
+    {
+        if ((b & 0x38) == 0x38) {  // a new resource beyond the small set: the table grows
+            for (uint32_t i = kResources; i < kMaxIndices; i++)
+                if (!model_.res.count(rh(i)))
+                    return rh(i);
+        }
+        return rh(b % kResources);
+    }
+
+    // One element the driver bound, within a reservation: cannot fail.
+    void bind_one(Reader &in)
     {
         uint8_t b = in.u8();
-        uint64_t r = b == 0xff ? 0 : rh(b % kResources);
-        if ((b & 0x38) == 0x38 && b != 0xff) {  // a new resource beyond the small set: the table grows
-            for (uint32_t i = kResources; i < kMaxIndices; i++)
-                if (!model_.res.count(rh(i))) {
-                    r = rh(i);
-                    break;
-                }
-        }
+        uint64_t r = pick_bind_resource(b);
         uint32_t type = b & 0x40 ? VK_OBJECT_TYPE_IMAGE : VK_OBJECT_TYPE_BUFFER;
-        uint64_t memory = pick_memory(in.u8());
-        NOTE("bind %s 0x%" PRIx64 " -> 0x%" PRIx64, type == VK_OBJECT_TYPE_IMAGE ? "image" : "buffer", r, memory);
-        uint64_t failures = alloc_.failures;
-        bool ok = kmt_track_binding(&t_, type, r, memory);
-        bool model_ok = model_.bind(type, r, memory);
-        expect_alloc_result(ok, model_ok, failures, "kmt_track_binding");
-        if (reserved_) {
-            CHECK(ok == model_ok, "kmt_track_binding failed within a reservation (%u left)", reserved_);
-            reserved_--;
+        uint64_t memory = pick_memory(in.u8(), in);
+        bind(type, r, memory);
+    }
+    void bind(uint32_t type, uint64_t r, uint64_t memory)
+    {
+        NOTE("bind %s 0x%" PRIx64 " -> 0x%" PRIx64 " (%" PRIu64 " reserved)",
+             type == VK_OBJECT_TYPE_IMAGE ? "image" : "buffer", r, memory, model_.reserved);
+        CHECK(model_.reserved > 0, "harness: a bind without a reservation");
+        {
+            NoAllocation guard(*this, "kmt_track_binding");
+            kmt_track_binding(&t_, type, r, memory);
         }
-        g_stats.bind_failures += !ok;
-        if (!ok)
-            model_.res.erase(r);  // the old binding is dropped first: the resource is untracked
+        model_.bind(type, r, memory);
+        if (model_.res.count(r))
+            resources_.insert(r);
+        else
+            resources_.erase(r);
     }
 
-    void bulk(Reader &in)
+    // A vkBind*Memory call of 1-4 elements as bind_hooks.c makes it.
+    void glue_bind(Reader &in)
     {
         uint8_t b = in.u8();
-        if (b & 1) {
-            uint32_t n = 1 + b * 2;  // up to 511 at a time: map growth, a second pool chunk
-            NOTE("bulk allocate %u", n);
-            for (uint32_t i = kSmallIndices; i < kMaxIndices && n; i++)
-                if (!model_.mems.count(mh(i))) {
-                    track(mh(i), kSizes[i % kSizeCount], i % 32, i % 3, i & 1, kPriorities[i % 10]);
-                    n--;
-                }
-        } else if (b & 2) {
-            // Many resources on one memory: the resource table grows, the
-            // resource pool gets a second chunk (what reservations cover).
-            uint32_t n = 1 + (b >> 2) * 9;  // up to 568
-            uint64_t memory = pick_memory(in.u8());
-            uint32_t type = b & 0x80 ? VK_OBJECT_TYPE_IMAGE : VK_OBJECT_TYPE_BUFFER;
-            NOTE("bulk bind %u -> 0x%" PRIx64, n, memory);
-            for (uint32_t i = kResources; i < kMaxIndices && n; i++)
-                if (!model_.res.count(rh(i))) {
-                    uint64_t failures = alloc_.failures;
-                    bool ok = kmt_track_binding(&t_, type, rh(i), memory);
-                    bool model_ok = model_.bind(type, rh(i), memory);
-                    expect_alloc_result(ok, model_ok, failures, "kmt_track_binding");
-                    if (reserved_) {
-                        CHECK(ok == model_ok, "kmt_track_binding failed within a reservation (%u left)", reserved_);
-                        reserved_--;
-                    }
-                    if (!ok)
-                        model_.res.erase(rh(i));
-                    n--;
-                }
-        } else {
-            NOTE("bulk free (every %u-th)", 1 + (b >> 2) % 3);
-            uint32_t k = 0;
-            for (uint32_t i = kSmallIndices; i < kMaxIndices; i++)
-                if (model_.mems.count(mh(i)) && k++ % (1 + (b >> 2) % 3) == 0) {
-                    kmt_untrack_memory(&t_, mh(i));
-                    model_.untrack(mh(i));
-                }
-            for (uint32_t i = kResources; i < kMaxIndices; i++)
-                if (model_.res.count(rh(i)) && k++ % (1 + (b >> 2) % 3) == 0) {
-                    kmt_untrack_resource(&t_, rh(i));
-                    model_.res.erase(rh(i));
-                }
+        uint32_t n = 1 + b % 4;
+        if (!reserve(n))
+            return;  // VK_ERROR_OUT_OF_HOST_MEMORY before the driver bound anything
+        if (b & 0x80) {
+            NOTE("the driver failed the bind: unreserve %u", n);
+            NoAllocation guard(*this, "kmt_unreserve_bindings");
+            kmt_unreserve_bindings(&t_, n);
+            model_.reserved -= n;
+            return;
         }
+        for (uint32_t i = 0; i < n; i++)
+            bind_one(in);
+    }
+
+    // ---- GPU progress, discards, pressure ------------------------------------
+
+    uint64_t destroyed() const { return model_.counters.discards + model_.counters.decommits; }
+    // Statistics only: the configurations where the core takes its
+    // single-pass loops for memory lists (offer.c plain_offer/plain_reclaim).
+    bool single_pass() const { return !model_.has_transition && !model_.pageable && !model_.accounting; }
+
+    void promote_to(uint64_t completed)
+    {
+        uint32_t n;
+        {
+            NoAllocation guard(*this, "kmt_promote_pending");
+            n = kmt_promote_pending(&t_, completed);
+        }
+        uint64_t gone = destroyed();
+        uint32_t expected = model_.promote(completed);
+        g_stats.becoming_offered_discards += destroyed() - gone;
+        CHECK(n == expected, "kmt_promote_pending(%" PRIu64 ") promoted %u, model %u", completed, n, expected);
+        g_stats.promoted += n;
+        expect_calls("promote");
+        if (n && auto_relieve_)
+            relieve("after promote");
+    }
+    void promote(uint8_t b)
+    {
+        uint64_t completed;
+        if (b < 224)
+            completed = completed_ = std::min(submitted_, completed_ + b % 5);
+        else if (b < 250)
+            completed = b % 8;  // arbitrary, may go backwards
+        else
+            completed = UINT64_MAX;
+        NOTE("promote completed=%" PRIu64, completed);
+        promote_to(completed);
+    }
+
+    void discard(Reader &in)
+    {
+        uint8_t b = in.u8();
+        uint64_t h = pick_memory(in.u8(), in);
+        // By slot index, as the policy calls it: a stale handle's slot may
+        // hold another allocation now, or none.
+        uint32_t index = uint32_t(h) - 1;
+        if (index >= t_.slots.capacity)
+            return;
+        uint64_t target = model_.in_slot(index);
+        bool hook = b & 1;
+        NOTE("%s slot %u (0x%" PRIx64 ")", hook ? "policy on_offered" : "kmt_discard", index, target);
+        bool offered = target && model_.mems.at(target).status == OFFERED;
+        if (hook) {
+            {
+                NoAllocation guard(*this, "kmt_policy_on_offered");
+                kmt_policy_on_offered(&policy_, &t_, index);
+            }
+            if (target)
+                model_.on_offered(target);
+            else if (model_.kind == KMT_DISCARD_RANDOM)
+                model_.draw();  // the policy draws before it looks at the memory
+        } else {
+            bool done;
+            {
+                NoAllocation guard(*this, "kmt_discard");
+                done = kmt_discard(&t_, index);
+            }
+            bool model_done = target && model_.discard(target, KMT_REASON_DISCARD_REQUEST, 0, 0, 0);
+            CHECK(done == model_done, "kmt_discard(%u) returned %d, model %d", index, done, model_done);
+        }
+        bool gone = offered && model_.mems.at(target).status != OFFERED;
+        (hook ? g_stats.hook_discards : g_stats.direct_discards) += gone;
+        expect_calls("discard");
+    }
+
+    void relieve(const char *what)
+    {
+        bool over = kmt_policy_over_budget(&policy_, &t_);
+        CHECK(over == model_.over_budget(), "%s: kmt_policy_over_budget is %d, model %d", what, over,
+              model_.over_budget());
+        if (!over && std::strcmp(what, "relieve") != 0)
+            return;  // the glue relieves only when over budget; the event calls it anyway
+        alloc_.log.clear();
+        alloc_.logging = true;
+        uint64_t failures = alloc_.failures;
+        uint32_t n = kmt_policy_relieve(&policy_, &t_);
+        alloc_.logging = false;
+        uint32_t expected;
+        if (alloc_.failures == failures) {
+            expected = model_.relieve();
+        } else {
+            // Out of host memory for a heap's victim list: that heap waits for
+            // the next call. One list per heap it relieves, in heap order.
+            g_stats.relieve_oom++;
+            expected = relieve_with_failures(what);
+        }
+        NOTE("  %s: %u discarded", what, n);
+        CHECK(n == expected, "%s: kmt_policy_relieve discarded %u, model %u", what, n, expected);
+        g_stats.policy_discards += n;
+        expect_calls(what);
+    }
+    uint32_t relieve_with_failures(const char *what)
+    {
+        uint32_t total = 0;
+        size_t next = 0;
+        uint32_t heap_count = model_.heap_count;
+        for (uint32_t heap = 0; heap < heap_count; heap++) {
+            VkDeviceSize usage[kHeaps], offered[kHeaps];
+            model_.heap_sums(usage, offered);
+            if (model_.kind != KMT_DISCARD_PRESSURE || usage[heap] <= model_.budget[heap] ||
+                !model_.worth_relieving(offered, heap))
+                continue;
+            CHECK(next < alloc_.log.size(), "%s: kmt_policy_relieve made %zu host allocations, fewer than the heaps "
+                  "over budget", what, alloc_.log.size());
+            if (!alloc_.log[next++])
+                continue;
+            // This heap alone, as the model relieves it.
+            uint32_t saved = model_.heap_count;
+            VkDeviceSize budgets[kHeaps];
+            std::copy(model_.budget, model_.budget + kHeaps, budgets);
+            for (uint32_t other = 0; other < kHeaps; other++)
+                if (other != heap)
+                    model_.budget[other] = UINT64_MAX;
+            total += model_.relieve();
+            std::copy(budgets, budgets + kHeaps, model_.budget);
+            model_.heap_count = saved;
+        }
+        CHECK(next == alloc_.log.size(), "%s: kmt_policy_relieve made %zu host allocations for %zu heaps", what,
+              alloc_.log.size(), next);
+        return total;
     }
 
     void set_budgets(Reader &in)
     {
         uint8_t b = in.u8();
-        uint32_t count = b % 4 == 3 ? 17 + b % 3 : 1 + b % 3;  // > 16 clamps
+        uint32_t count = (b & 3) == 3 ? 17 + (b >> 2) % 3 : 1 + (b & 3);  // > 16 clamps
+        if ((b & 0x0c) == 0x0c)
+            count = kHeaps;  // every heap: type 31 may sit on heap 15
         VkDeviceSize sizes[20], driver[20];
         for (uint32_t i = 0; i < 20; i++) {
             sizes[i] = (VkDeviceSize(in.u8()) + 1) << 20;
@@ -1136,10 +1057,8 @@ class Harness {
         settings.budget_mb = (b & 0x10) ? (b >> 5) : 0;
         bool with_driver = b & 0x08;
         if (with_driver && (b & 0xe0) == 0xe0) {  // budgets at the heaps' usage now, +-1: the boundary
-            VkDeviceSize usage[kHeaps];
-            model_.usages(usage);
             for (uint32_t i = 0; i < kHeaps; i++)
-                driver[i] = usage[i] + (sizes[i] >> 20) % 3 - 1;
+                driver[i] = model_.usage(i) + (sizes[i] >> 20) % 3 - 1;
             settings.budget_mb = 0;
         }
         NOTE("budgets heaps=%u budget_mb=%" PRIu64 " driver=%d", count, settings.budget_mb, with_driver);
@@ -1152,47 +1071,231 @@ class Harness {
                   policy_.heap_budget[i], model_.budget[i]);
     }
 
-    // Reads an offer / reclaim list: shape byte, then one byte per element.
+    // ---- the other device's tracker, lookups --------------------------------------
+
+    void foreign_event(uint8_t b)
+    {
+        if ((b & 1) && foreign_live_.size() < 64) {
+            uint64_t h = kmt_track_memory(&foreign_, 0xf0000000u + foreign_allocs_++, 4096, 0, 0, 0.5f);
+            CHECK(h, "kmt_track_memory on the foreign tracker");
+            NOTE("foreign allocate -> 0x%" PRIx64, h);
+            foreign_live_.insert(h);
+        } else if (!foreign_live_.empty()) {
+            uint64_t h = foreign_live_.at(b % foreign_live_.size()), driver = 0;
+            NOTE("foreign free 0x%" PRIx64, h);
+            CHECK(kmt_untrack_memory(&foreign_, h, &driver), "kmt_untrack_memory on the foreign tracker");
+            foreign_live_.erase(h);
+            if (foreign_freed_.size() < 64)
+                foreign_freed_.push_back(h);
+        }
+    }
+
+    // Lookups that change nothing: any handle resolves exactly when the
+    // model has it live.
+    void query(Reader &in)
+    {
+        Source s;
+        uint64_t h = pick_memory(in.u8(), in, &s);
+        NOTE("query 0x%" PRIx64 " (%s)", h, kSourceNames[s]);
+        NoAllocation guard(*this, "a lookup");
+        uint32_t index = 0xabcdu;
+        const kmt_memory *m = kmt_find_memory(&t_, h, &index);
+        auto it = model_.mems.find(h);
+        CHECK((m != nullptr) == (it != model_.mems.end()), "kmt_find_memory(0x%" PRIx64 ", %s) is %p, model %d", h,
+              kSourceNames[s], static_cast<const void *>(m), it != model_.mems.end());
+        if (!m)
+            CHECK(index == 0xabcdu, "kmt_find_memory wrote a slot index for an unknown handle");
+        uint64_t driver = kmt_driver_memory(&t_, h);
+        CHECK(driver == (m ? it->second.driver : 0), "kmt_driver_memory(0x%" PRIx64 ") is 0x%" PRIx64, h, driver);
+        g_stats.foreign_lookups += s == FOREIGN;
+        // A resource: bound to live memory, to freed memory (0), or unknown (0).
+        uint64_t r = pick_resource(in.u8(), in).handle;
+        auto bound = model_.res.find(r);
+        uint64_t want = bound != model_.res.end() && model_.live(bound->second.memory) ? bound->second.memory : 0;
+        CHECK(kmt_resource_memory(&t_, r) == want, "kmt_resource_memory(0x%" PRIx64 ") is 0x%" PRIx64
+              ", model 0x%" PRIx64, r, kmt_resource_memory(&t_, r), want);
+    }
+
+    // ---- many at once: growth of every table -----------------------------------
+
+    void bulk(Reader &in)
+    {
+        uint8_t b = in.u8();
+        if (b & 1) {
+            uint32_t n = 1 + b * 2;  // up to 511 at a time: a second slot chunk, directory growth
+            NOTE("bulk allocate %u", n);
+            for (uint32_t i = kSmallIndices; i < kMaxIndices && n; i++) {
+                uint64_t d = dh(i);
+                if (driver_live_.count(d))
+                    continue;
+                track(d, kSizes[i % kSizeCount], i % 40, (i & 1) ? KMT_TRACK_HOST_VISIBLE : 0, kPriorities[i % 10],
+                      false);
+                n--;
+            }
+            allocate_upkeep();  // once for the batch (after each one would cost n^2 checks)
+        } else if (b & 2) {
+            // Many resources on one memory: the resource table grows, the
+            // resource pool gets a second chunk (one reservation for all).
+            uint32_t n = 1 + (b >> 2) * 9;  // up to 568
+            uint64_t memory = pick_memory(in.u8(), in);
+            uint32_t type = b & 0x80 ? VK_OBJECT_TYPE_IMAGE : VK_OBJECT_TYPE_BUFFER;
+            NOTE("bulk bind %u -> 0x%" PRIx64, n, memory);
+            if (!reserve(n))
+                return;
+            for (uint32_t i = kResources; i < kMaxIndices && n; i++)
+                if (!model_.res.count(rh(i))) {
+                    bind(type, rh(i), memory);
+                    n--;
+                }
+            if (n) {
+                kmt_unreserve_bindings(&t_, n);
+                model_.reserved -= n;
+            }
+        } else {
+            uint32_t every = 1 + (b >> 2) % 3;
+            NOTE("bulk free (every %u-th)", every);
+            std::vector<uint64_t> mems = live_.items(), res = resources_.items();
+            std::sort(mems.begin(), mems.end());
+            std::sort(res.begin(), res.end());
+            uint32_t k = 0;
+            for (uint64_t h : mems)
+                if (k++ % every == 0)
+                    free_memory(h);
+            for (uint64_t r : res)
+                if (k++ % every == 0) {
+                    kmt_untrack_resource(&t_, r);
+                    model_.res.erase(r);
+                    resources_.erase(r);
+                }
+        }
+    }
+
+    // ---- offer and reclaim lists --------------------------------------------------
+
     struct List {
         uint32_t count = 0;
-        bool memories = false, resources = false;
+        bool memories = false, resources = false, truncate = false, long_list = false;
         std::vector<Element> elements;
+        std::vector<Source> sources;
         std::vector<VkDeviceMemory> memory_array;
         std::vector<VkOfferResourceKMT> resource_array;
         VkDeviceMemory memory_dummy = VK_NULL_HANDLE;
         VkOfferResourceKMT resource_dummy{};
         kmt_handle_list handles{};
     };
+
+    // A list: shape byte, then one byte per element (long lists: live
+    // handles in a row, with at most one bad element).
     void read_list(Reader &in, bool by_resource, List &l)
     {
         uint8_t s = in.u8();
-        l.count = s % 8;
-        if (l.count == 0 && (s & 0x80))
-            l.count = 1;
-        uint32_t shape = (s >> 3) % 16;  // 0..13 normal, 14 both arrays, 15 neither
-        l.memories = shape == 14 || (shape < 14 && !by_resource);
-        l.resources = shape == 14 || (shape < 14 && by_resource);
-        for (uint32_t i = 0; i < l.count; i++) {
-            uint8_t b = in.u8();
-            l.elements.push_back(by_resource ? pick_resource(b) : Element{pick_memory(b), 0});
+        // shape: 0..7 and 14 short, 8..11 short in a row, 12..13 long, 15 both arrays or neither
+        uint32_t shape = (s >> 3) & 15;
+        l.count = s & 7;
+        if (l.count == 0 && shape)
+            l.count = (shape & 1) ? 8 : 1;  // count 0 only with shape 0
+        l.truncate = s & 0x80;
+        bool odd = shape == 15, both = s & 1;
+        l.memories = odd ? both : !by_resource;
+        l.resources = odd ? both : by_resource;
+        const Picker &pool = by_resource ? resources_ : live_;
+        if (shape == 12 || shape == 13) {
+            read_long_list(in, by_resource, l);
+        } else if (shape >= 8 && !pool.empty()) {
+            // Distinct handles in a row (a list that is mostly valid), each
+            // element's byte replacing it with a picked one now and then.
+            uint32_t start = in.u8();
+            for (uint32_t i = 0; i < l.count; i++) {
+                uint8_t b = in.u8();
+                Source src = LIVE;
+                uint64_t h = pool.at((start + i) % pool.size());
+                if (b >= 232)
+                    l.elements.push_back(by_resource ? pick_resource(b, in) : Element{pick_memory(b, in, &src), 0});
+                else
+                    l.elements.push_back({h, by_resource ? model_.res.at(h).type : 0});
+                l.sources.push_back(src);
+            }
+        } else {
+            for (uint32_t i = 0; i < l.count; i++) {
+                uint8_t b = in.u8();
+                Source src = LIVE;
+                l.elements.push_back(by_resource ? pick_resource(b, in) : Element{pick_memory(b, in, &src), 0});
+                l.sources.push_back(src);
+            }
         }
-        // Exactly sized arrays, so that ASan sees any read past the count.
+    }
+    void read_long_list(Reader &in, bool by_resource, List &l)
+    {
+        uint32_t start = in.u16(), wanted = 60 + in.u16() % 600;
+        const std::vector<uint64_t> &pool = by_resource ? resources_.items() : live_.items();
+        std::vector<uint64_t> sorted(pool.begin(), pool.end());
+        std::sort(sorted.begin(), sorted.end());
+        uint32_t n = uint32_t(std::min<size_t>(wanted, sorted.size()));
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t h = sorted[(start + i) % sorted.size()];
+            l.elements.push_back({h, by_resource ? model_.res.at(h).type : 0});
+            l.sources.push_back(LIVE);
+        }
+        uint8_t c = in.u8();
+        if (n && (c & 0x80)) {  // one bad element somewhere
+            uint32_t at = in.u16() % n;
+            if (c & 0x40)
+                l.elements[at] = l.elements[(at + n - 1 - c % 7) % n];  // a duplicate (or itself)
+            else if (by_resource)
+                l.elements[at] = pick_resource(in.u8(), in);
+            else
+                l.elements[at] = {pick_memory(232 + c % 24, in, &l.sources[at]), 0};
+        }
+        l.count = uint32_t(l.elements.size());
+        l.long_list = true;
+        g_stats.long_lists++;
+    }
+    // Exactly sized arrays, so that ASan sees any read past what the core may read.
+    void make_arrays(List &l)
+    {
+        l.memory_array.clear();
+        l.resource_array.clear();
         for (const Element &e : l.elements) {
             l.memory_array.push_back(reinterpret_cast<VkDeviceMemory>(static_cast<uintptr_t>(e.handle)));
             l.resource_array.push_back({VkObjectType(e.type), e.handle});
         }
+        l.handles = {};
         l.handles.count = l.count;
         if (l.memories)
-            l.handles.memories = l.count ? l.memory_array.data() : &l.memory_dummy;
+            l.handles.memories = l.elements.empty() ? &l.memory_dummy : l.memory_array.data();
         if (l.resources)
-            l.handles.resources = l.count ? l.resource_array.data() : &l.resource_dummy;
+            l.handles.resources = l.elements.empty() ? &l.resource_dummy : l.resource_array.data();
+    }
+    // Validation stops at the first invalid element: a count running past
+    // the array after it (up to 2^32 - 1) reaches that element and no further.
+    void maybe_truncate(Reader &in, List &l, Verdict &v, bool offering, uint32_t priority, uint32_t flags)
+    {
+        if (!l.truncate || !v.at_element)
+            return;
+        uint32_t k = v.error.index;
+        uint64_t extra = uint64_t(1 + in.u16()) << (in.u8() % 17);
+        l.count = uint32_t(std::min<uint64_t>(uint64_t(k) + 1 + extra, UINT32_MAX));
+        l.elements.resize(k + 1);
+        l.sources.resize(k + 1);
+        v = model_.check(l.count, l.memories, l.resources, l.elements, offering, priority, flags);
+        g_stats.truncated++;
     }
     std::string list_text(const List &l) const
     {
         std::string s = l.memories && l.resources ? "both arrays " : !l.memories && !l.resources ? "no array " : "";
-        s += "[";
         char b[64];
-        for (const Element &e : l.elements) {
+        if (l.count != l.elements.size()) {
+            snprintf(b, sizeof(b), "count %u, array of %zu ", l.count, l.elements.size());
+            s += b;
+        }
+        s += "[";
+        for (size_t i = 0; i < l.elements.size(); i++) {
+            if (l.long_list && i >= 4 && i + 4 < l.elements.size()) {
+                if (i == 4)
+                    s += " ...";
+                continue;
+            }
+            const Element &e = l.elements[i];
             if (e.type)
                 snprintf(b, sizeof(b), " %u:0x%" PRIx64, e.type, e.handle);
             else
@@ -1202,31 +1305,63 @@ class Harness {
         return s + " ]";
     }
 
-    void expect_error(const kmt_error_info &got, kmt_error code, const RErr &want, const List &l, const char *what)
+    static constexpr uint32_t kIndexSentinel = 0xbad1u;
+    static constexpr uint64_t kHandleSentinel = 0xbad2u, kOtherSentinel = 0xbad3u;
+
+    // Compares a call's outcome with the model's verdict (an allocation that
+    // failed inside the call makes it fail as a whole); returns whether the
+    // call was valid. The model counts a rejection.
+    bool judge(const char *what, kmt_error e, const kmt_error_info *got, const Verdict &v, const List &l,
+               bool alloc_failed)
     {
-        CHECK(code == want.code, "%s returned %s, model %s", what, kmt_error_id(code), kmt_error_id(want.code));
-        if (!code) {
-            CHECK(got.code == KMT_OK, "%s succeeded but error->code is %d", what, got.code);
-            return;
+        if (alloc_failed) {
+            CHECK(e == KMT_ERROR_OUT_OF_HOST_MEMORY, "%s: a host allocation failed, but it returned %s", what,
+                  kmt_error_id(e));
+            CHECK(!v.error.code || v.error.code >= KMT_ERROR_UNKNOWN_MEMORY,
+                  "%s allocated host memory before rejecting its arguments (%s)", what, kmt_error_id(v.error.code));
+            if (got) {
+                CHECK(got->code == e && got->handle == 0 && got->other == 0 && got->index < l.count &&
+                          (!v.at_element || got->index <= v.error.index),
+                      "%s: out-of-memory error info {index %u, handle 0x%" PRIx64 ", other 0x%" PRIx64
+                      "}; the first invalid element is %d",
+                      what, got->index, got->handle, got->other, v.at_element ? int(v.error.index) : -1);
+            }
+            model_.reject();
+            return false;
         }
-        CHECK(got.code == want.code && got.index == want.index && got.handle == want.handle &&
-                  got.other == want.other,
+        CHECK(e == v.error.code, "%s returned %s, model %s (index %u, handle 0x%" PRIx64 ")", what, kmt_error_id(e),
+              kmt_error_id(v.error.code), v.error.index, v.error.handle);
+        if (e)
+            model_.reject();
+        if (!got)
+            return !e;
+        if (!e) {
+            CHECK(got->code == KMT_OK && got->index == kIndexSentinel && got->handle == kHandleSentinel &&
+                      got->other == kOtherSentinel,
+                  "%s succeeded but wrote error info {%d, %u, 0x%" PRIx64 ", 0x%" PRIx64 "}", what, got->code,
+                  got->index, got->handle, got->other);
+            return true;
+        }
+        const RErr &want = v.error;
+        CHECK(got->code == want.code && got->index == want.index && got->handle == want.handle &&
+                  got->other == want.other,
               "%s error info {%s, index %u, handle 0x%" PRIx64 ", other 0x%" PRIx64
               "}, model {%s, index %u, handle 0x%" PRIx64 ", other 0x%" PRIx64 "}",
-              what, kmt_error_id(got.code), got.index, got.handle, got.other, kmt_error_id(want.code), want.index,
-              want.handle, want.other);
-        if (got.code >= KMT_ERROR_UNKNOWN_MEMORY && got.code != KMT_ERROR_OUT_OF_HOST_MEMORY)
-            CHECK(got.index < l.count, "%s error index %u past the count %u", what, got.index, l.count);
+              what, kmt_error_id(got->code), got->index, got->handle, got->other, kmt_error_id(want.code),
+              want.index, want.handle, want.other);
+        if (e == KMT_ERROR_UNKNOWN_MEMORY && l.memories && !l.resources)
+            g_stats.unknown_by_source[l.sources[got->index]]++;
         // The message, as the glue builds it (small buffers truncate safely).
         char text[512], tiny[8];
-        kmt_format_error(&got, what, &l.handles, text, sizeof(text));
-        kmt_format_error(&got, what, &l.handles, tiny, sizeof(tiny));
+        kmt_format_error(got, what, &l.handles, text, sizeof(text));
+        kmt_format_error(got, what, &l.handles, tiny, sizeof(tiny));
         CHECK(std::strlen(tiny) < sizeof(tiny), "truncated message overflowed");
-        if (got.code >= KMT_ERROR_UNKNOWN_MEMORY && got.code != KMT_ERROR_OUT_OF_HOST_MEMORY) {
+        if (got->code >= KMT_ERROR_UNKNOWN_MEMORY && got->code != KMT_ERROR_OUT_OF_HOST_MEMORY) {
             char index[24];
-            snprintf(index, sizeof(index), "[%u]", got.index);
-            CHECK(std::strstr(text, index), "message does not name element %u: %s", got.index, text);
+            snprintf(index, sizeof(index), "[%u]", got->index);
+            CHECK(std::strstr(text, index), "message does not name element %u: %s", got->index, text);
         }
+        return false;
     }
 
     void offer(Reader &in, bool by_resource)
@@ -1234,30 +1369,58 @@ class Harness {
         List l;
         read_list(in, by_resource, l);
         uint8_t pf = in.u8();
-        uint32_t priority = pf == 0xff ? 0x7fffffffu : pf % 16 < 14 ? 1 + pf % 4 : (pf % 16 == 14 ? 0 : 5 + (pf >> 6));
+        uint32_t priority = pf == 0xff ? 0x7fffffffu : pf % 16 < 15 ? 1 + pf % 4 : (pf & 0x40) ? 0 : 5 + (pf >> 7);
         uint32_t flags = (pf >> 4) & 3;
         if ((pf & 0xc0) == 0xc0 && (pf & 3) == 3)
             flags |= 4u << ((pf >> 2) & 3);  // an unknown bit
         uint8_t w = in.u8();
         uint64_t wait = w < 128 ? (completed_ < submitted_ ? submitted_ : 0) : w < 200 ? 0 : w % 16;
-        bool want_reoffered = !(w & 1);
-        NOTE("offer %s priority=%u flags=0x%x wait=%" PRIu64, list_text(l).c_str(), priority, flags, wait);
+        uint8_t o = in.u8();
+        bool want_reoffered = o & 1, with_error = (o & 0x0e) != 0x0e;
+        Verdict v = model_.check(l.count, l.memories, l.resources, l.elements, true, priority, flags);
+        maybe_truncate(in, l, v, true, priority, flags);
+        make_arrays(l);
+        NOTE("offer %s priority=%u flags=0x%x wait=%" PRIu64 "%s", list_text(l).c_str(), priority, flags, wait,
+             with_error ? "" : " (no error info)");
 
         kmt_error_info error{};
         error.code = kmt_error(-1);
-        uint32_t reoffered = 0xdead, model_reoffered = 0;
-        uint64_t failures = alloc_.failures;
-        kmt_error e = kmt_offer(&t_, &l.handles, priority, flags, wait, &error, want_reoffered ? &reoffered : nullptr);
-        bool oom = alloc_.failures != failures;
-        RErr want =
-            model_.offer(l.count, l.memories, l.resources, l.elements, priority, flags, wait, oom, model_reoffered);
-        expect_error(error, e, want, l, "vkOfferAllocationsKMT");
+        error.index = kIndexSentinel;
+        error.handle = kHandleSentinel;
+        error.other = kOtherSentinel;
+        uint32_t reoffered = 0xdead;
+        uint64_t failures = alloc_.failures, calls = alloc_.calls;
+        uint32_t orders = t_.next_offer_order;
+        kmt_error e = kmt_offer(&t_, &l.handles, priority, flags, wait, with_error ? &error : nullptr,
+                                want_reoffered ? &reoffered : nullptr);
+        bool alloc_failed = alloc_.failures != failures;
+        NOTE("  -> %s%s (pending ring: head %u, tail %u, capacity %u)", kmt_error_id(e),
+             alloc_failed ? " (a host allocation failed)" : "", t_.pending_head, t_.pending_tail,
+             t_.pending_capacity);
+        if (v.error.code && v.error.code < KMT_ERROR_UNKNOWN_MEMORY)
+            CHECK(alloc_.calls == calls, "vkOfferAllocationsKMT allocated before rejecting its arguments");
+        bool ok = judge("vkOfferAllocationsKMT", e, with_error ? &error : nullptr, v, l, alloc_failed);
         g_stats.offer[e]++;
-        g_stats.reoffers += e ? 0 : model_reoffered;
+        g_stats.null_error += !with_error;
+        g_stats.plain_offers += ok && l.memories && ((flags & IMMEDIATELY) || !wait) &&
+                                priority != VK_OFFER_PRIORITY_AUTO_KMT && single_pass() && !model_.hook();
+        uint32_t model_reoffered = 0xdead;
+        if (ok) {
+            for (uint64_t h : v.memory_of)
+                if (model_.mems.at(h).status == PENDING)
+                    (flags & IMMEDIATELY || !wait ? g_stats.reoffer_pending_now : g_stats.reoffer_pending_later)++;
+            uint64_t clamps = model_.clamps, gone = destroyed();
+            model_reoffered = model_.offer(v, priority, flags, wait);
+            g_stats.clamps += model_.clamps - clamps;
+            g_stats.becoming_offered_discards += destroyed() - gone;
+            g_stats.reoffers += model_reoffered;
+            g_stats.renumberings += t_.next_offer_order < orders;
+        }
         if (want_reoffered)
-            CHECK(reoffered == (e ? 0xdeadu : model_reoffered), "reoffered %u, model %u", reoffered,
-                  e ? 0xdeadu : model_reoffered);
+            CHECK(reoffered == model_reoffered, "reoffered %u, model %u", reoffered, model_reoffered);
         expect_calls("offer");
+        if (ok && auto_relieve_)
+            relieve("after offer");
     }
 
     void reclaim(Reader &in, bool by_resource)
@@ -1268,147 +1431,239 @@ class Harness {
         bool with_results = o & 1, with_discarded = o & 2, with_fence = !(o & 4);
         bool lost = (o >> 3) == 31;
         uint64_t fill_completed = (o & 0x18) == 0x18 ? UINT64_MAX : (o & 0x10) ? paging_ / 2 : (o & 0x08) ? paging_ : 0;
-        NOTE("reclaim %s results=%d discarded=%d fence=%d fill_completed=%" PRIu64 " lost=%d", list_text(l).c_str(),
-             with_results, with_discarded, with_fence, fill_completed, lost);
+        bool with_error = (in.u8() & 7) != 7;
+        Verdict v = model_.check(l.count, l.memories, l.resources, l.elements, false, 0, 0);
+        maybe_truncate(in, l, v, false, 0, 0);
+        make_arrays(l);
+        NOTE("reclaim %s results=%d discarded=%d fence=%d fill_completed=%" PRIu64 " lost=%d%s",
+             list_text(l).c_str(), with_results, with_discarded, with_fence, fill_completed, lost,
+             with_error ? "" : " (no error info)");
 
-        // Sentinels: a rejected call writes nothing; exact sizes for ASan.
-        const uint32_t n = l.count ? l.count : 1;
+        // Sentinels: a rejected call writes nothing; exact sizes for ASan
+        // (a truncated list's outputs end with its array: nothing is written).
+        const size_t n = std::max<size_t>(l.elements.size(), 1);
         std::vector<VkReclaimResultKMT> results(n, VkReclaimResultKMT(0x7777));
         std::vector<VkBool32> discarded(n, 0x5555);
         uint64_t fence = 0xfeedu;
         kmt_error_info error{};
         error.code = kmt_error(-1);
-        uint64_t failures = alloc_.failures;
+        error.index = kIndexSentinel;
+        error.handle = kHandleSentinel;
+        error.other = kOtherSentinel;
+        uint64_t failures = alloc_.failures, calls = alloc_.calls;
         kmt_error e = kmt_reclaim(&t_, &l.handles, with_results ? results.data() : nullptr,
-                                  with_discarded ? discarded.data() : nullptr, fill_completed, lost, &error,
-                                  with_fence ? &fence : nullptr);
-        std::vector<VkReclaimResultKMT> model_results;
+                                  with_discarded ? discarded.data() : nullptr, fill_completed, lost,
+                                  with_error ? &error : nullptr, with_fence ? &fence : nullptr);
+        bool alloc_failed = alloc_.failures != failures;
+        NOTE("  -> %s%s", kmt_error_id(e), alloc_failed ? " (a host allocation failed)" : "");
+        if (v.error.code && v.error.code < KMT_ERROR_UNKNOWN_MEMORY)
+            CHECK(alloc_.calls == calls, "vkReclaimAllocationsKMT allocated before rejecting its arguments");
+        bool ok = judge("vkReclaimAllocationsKMT", e, with_error ? &error : nullptr, v, l, alloc_failed);
+        std::vector<uint32_t> model_results;
         uint64_t model_fence = 0;
-        bool oom = alloc_.failures != failures;
-        RErr want = model_.reclaim(l.count, l.memories, l.resources, l.elements, model_results, fill_completed, lost,
-                                   oom, model_fence);
-        expect_error(error, e, want, l, "vkReclaimAllocationsKMT");
+        if (ok)
+            model_.reclaim(v, fill_completed, lost, model_results, model_fence);
         g_stats.reclaim[e]++;
-        g_stats.fences += !e && model_fence;
-        g_stats.lost += !e && lost;
-        for (uint32_t i = 0; !e && i < l.count; i++)
+        g_stats.null_error += !with_error;
+        g_stats.plain_reclaims += ok && l.memories && !lost && single_pass();
+        g_stats.fences += ok && model_fence;
+        g_stats.lost += ok && lost;
+        for (uint32_t i = 0; ok && i < l.count; i++)
             g_stats.results[model_results[i] % 3]++;
-        for (uint32_t i = 0; i < n; i++) {
-            VkReclaimResultKMT r = e ? VkReclaimResultKMT(0x7777) : model_results[i];
-            VkBool32 d = e ? 0x5555 : r != VK_RECLAIM_RESULT_OK_KMT;
+        for (size_t i = 0; i < n; i++) {
+            VkReclaimResultKMT r = ok ? VkReclaimResultKMT(model_results[i]) : VkReclaimResultKMT(0x7777);
+            VkBool32 d = ok ? r != VK_RECLAIM_RESULT_OK_KMT : 0x5555;
             if (with_results)
-                CHECK(results[i] == r, "pResults[%u] = %d, model %d", i, results[i], r);
+                CHECK(results[i] == r, "pResults[%zu] = %d, model %d", i, results[i], r);
             if (with_discarded)
-                CHECK(discarded[i] == d, "pDiscarded[%u] = 0x%x, model 0x%x", i, discarded[i], d);
+                CHECK(discarded[i] == d, "pDiscarded[%zu] = 0x%x, model 0x%x", i, discarded[i], d);
         }
         if (with_fence)
-            CHECK(fence == (e ? 0xfeedu : model_fence), "fence %" PRIu64 ", model %" PRIu64, fence,
-                  e ? 0xfeedu : model_fence);
+            CHECK(fence == (ok ? model_fence : 0xfeedu), "fence %" PRIu64 ", model %" PRIu64, fence,
+                  ok ? model_fence : 0xfeedu);
         expect_calls("reclaim");
+        if (ok && !lost && auto_relieve_)
+            relieve("after reclaim");
     }
 
     // ---- the full comparison ----------------------------------------------------
 
-    void check_list(const kmt_list &list, const std::vector<uint64_t> &want, const char *name)
+    void check_memory(uint64_t h, const RMem &r, uint32_t resource_count)
     {
-        const kmt_memory *prev = nullptr;
-        size_t i = 0;
-        for (const kmt_memory *m = list.head; m; prev = m, m = m->next, i++) {
-            CHECK(m->prev == prev, "%s: broken prev link at %zu", name, i);
-            CHECK(i < want.size() && m->handle == want[i], "%s[%zu] is 0x%" PRIx64 ", model 0x%" PRIx64, name, i,
-                  m->handle, i < want.size() ? want[i] : 0);
-            CHECK(kmt_find_memory(&t_, m->handle) == m, "%s holds a record that is not tracked", name);
-        }
-        CHECK(i == want.size(), "%s has %zu members, model %zu", name, i, want.size());
-        CHECK(list.tail == prev && list.count == want.size(), "%s: tail/count %u, model %zu", name, list.count,
-              want.size());
+        uint32_t index = 0;
+        const kmt_memory *m = kmt_find_memory(&t_, h, &index);
+        CHECK(m, "memory 0x%" PRIx64 " does not resolve", h);
+        CHECK(index == uint32_t(h) - 1 && m->generation == uint32_t(h >> 32),
+              "memory 0x%" PRIx64 " resolves to slot %u, generation 0x%x", h, index, m->generation);
+        uint8_t bits = uint8_t(r.flags | (r.mapped ? KMT_MEM_MAPPED : 0) | (r.host_visible ? KMT_MEM_HOST_VISIBLE : 0) |
+                               (r.dedicated ? KMT_MEM_DEDICATED : 0) | (r.app_allocator ? KMT_MEM_APP_ALLOCATOR : 0));
+        const kmt_memory_cold *cold = kmt_cold(&t_.slots, index);
+        CHECK(m->driver == r.driver && kmt_driver_memory(&t_, h) == r.driver && m->size == r.size &&
+                  m->status == r.status && m->offer_priority == r.offer_priority && m->type_index == r.type &&
+                  m->bits == bits && kmt_heap_of(&t_, m) == r.heap &&
+                  (r.status != DISCARDED || cold->fill_value == r.fill_value) &&
+                  cold->app_priority == r.app && cold->driver_priority == r.driver_priority &&
+                  cold->resource_count == resource_count && cold->discard_count == r.discards,
+              "memory 0x%" PRIx64 ": {driver 0x%" PRIx64 ", size %" PRIu64 ", status %d, offer %d, type %u, bits 0x%x, "
+              "heap %u, fill %" PRIu64 ", app %g, driver priority %g, resources %u, discards %u}\n  model {driver 0x%" PRIx64
+              ", size %" PRIu64 ", status %d, offer %d, type %u, bits 0x%x, heap %u, fill %" PRIu64
+              ", app %g, driver priority %g, resources %u, discards %u}",
+              h, m->driver, m->size, m->status, m->offer_priority, m->type_index, m->bits, kmt_heap_of(&t_, m),
+              cold->fill_value, double(cold->app_priority), double(cold->driver_priority), cold->resource_count,
+              cold->discard_count, r.driver, r.size, r.status, r.offer_priority, r.type, bits, r.heap, r.fill_value,
+              double(r.app), double(r.driver_priority), resource_count, r.discards);
+        VkAllocationStateKMT s{};
+        s.sType = VK_STRUCTURE_TYPE_ALLOCATION_STATE_KMT;
+        kmt_fill_state(&t_, index, &s);
+        CHECK(s.status == VkAllocationStatusKMT(r.status) && s.offerPriority == VkOfferPriorityKMT(r.offer_priority) &&
+                  s.offerFlags == r.flags && s.driverPriority == r.driver_priority &&
+                  s.driverPriorityApplied == VkBool32(model_.pageable) && s.size == r.size &&
+                  s.memoryTypeIndex == r.type && s.heapIndex == r.heap && s.discardCount == r.discards &&
+                  s.sType == VK_STRUCTURE_TYPE_ALLOCATION_STATE_KMT && s.pNext == nullptr,
+              "kmt_fill_state of 0x%" PRIx64 " disagrees with the model", h);
     }
 
-    void check_all()
+    // The deferred-offer ring: its live entries, in order, are the model's
+    // PENDING memory in the order queued, each with the serial it waits for.
+    void check_pending()
+    {
+        std::vector<uint64_t> want = model_.pending_order();
+        CHECK(t_.pending_count == want.size(), "%u allocations pending, model %zu", t_.pending_count, want.size());
+        size_t k = 0;
+        uint64_t previous = 0;
+        uint32_t mask = t_.pending_capacity - 1;
+        for (uint32_t i = t_.pending_head; t_.pending_capacity && i != t_.pending_tail; i++) {
+            const kmt_pending_entry &e = t_.pending[i & mask];
+            CHECK(e.wait_serial >= previous, "the pending ring is out of serial order at %u", i);
+            previous = e.wait_serial;
+            if (e.index >= t_.slots.capacity)
+                diverge("pending ring entry names slot %u past the table", e.index);
+            const kmt_memory *m = kmt_slot(&t_.slots, e.index);
+            if (m->generation != e.generation || m->status != PENDING || m->offer_order != e.offer_order)
+                continue;  // stale: its memory left OFFER_PENDING (or was offered again) since
+            uint64_t h = kmt_make_handle(e.index, e.generation);
+            CHECK(k < want.size() && h == want[k], "pending[%zu] is 0x%" PRIx64 ", model 0x%" PRIx64, k, h,
+                  k < want.size() ? want[k] : 0);
+            CHECK(e.wait_serial == model_.mems.at(h).wait_serial,
+                  "pending 0x%" PRIx64 " waits for %" PRIu64 ", model %" PRIu64, h, e.wait_serial,
+                  model_.mems.at(h).wait_serial);
+            k++;
+        }
+        CHECK(k == want.size(), "the pending ring holds %zu live entries, model %zu", k, want.size());
+        uint64_t next = kmt_next_pending_serial(&t_);
+        if (want.empty())
+            CHECK(next == 0, "kmt_next_pending_serial is %" PRIu64 " with nothing pending", next);
+        else
+            CHECK(next >= 1 && next <= model_.mems.at(want[0]).wait_serial,
+                  "kmt_next_pending_serial is %" PRIu64 ", the first pending waits for %" PRIu64, next,
+                  model_.mems.at(want[0]).wait_serial);
+    }
+
+    void check_all(bool final = false)
     {
         const Model &md = model_;
-        CHECK(calls_.empty() && md.calls.empty(), "unchecked driver calls %s / model %s", describe(calls_).c_str(),
+        CHECK(calls_.empty() && md.calls.empty(), "unchecked calls %s / model %s", describe(calls_).c_str(),
               describe(md.calls).c_str());
-        CHECK(t_.memories.count == md.mems.size(), "%u memories tracked, model %zu", t_.memories.count,
-              md.mems.size());
+        CHECK(kmt_slots_live(&t_.slots) == md.mems.size(), "%u memories tracked, model %zu",
+              kmt_slots_live(&t_.slots), md.mems.size());
         const std::map<uint64_t, uint32_t> resource_counts = md.resource_counts();
+        std::vector<std::tuple<uint64_t, uint32_t, uint64_t>> ranked;  // (model order, offer_order, handle)
+        size_t drivers = md.leaked.size();
+        // Per-heap sums in the same pass (the model's usage() and
+        // offered_bytes() say the same, one heap at a time).
+        VkDeviceSize usage[kHeaps] = {}, offered_bytes[kHeaps] = {};
+        uint32_t offered = 0, pending = 0;
         for (const auto &[h, r] : md.mems) {
-            const kmt_memory *m = kmt_find_memory(&t_, h);
-            CHECK(m, "memory 0x%" PRIx64 " not tracked", h);
-            CHECK(m->handle == h && m->status == r.status && m->offer_priority == r.offer_priority &&
-                      m->offer_flags == r.flags && m->app_priority == r.app && m->driver_priority == r.driver &&
-                      m->size == r.size && m->type_index == r.type && m->heap_index == r.heap &&
-                      m->host_visible == r.host_visible && m->mapped == r.mapped && m->discard_count == r.discards,
-                  "memory 0x%" PRIx64 ": {status %d, offer %d/0x%x, app %g, driver %g, size %" PRIu64
-                  ", type %u, heap %u, hv %d, mapped %d, discards %u}, model {status %d, offer %d/0x%x, app %g, "
-                  "driver %g, size %" PRIu64 ", type %u, heap %u, hv %d, mapped %d, discards %u}",
-                  h, m->status, m->offer_priority, m->offer_flags, double(m->app_priority),
-                  double(m->driver_priority), m->size, m->type_index, m->heap_index, m->host_visible, m->mapped,
-                  m->discard_count, r.status, r.offer_priority, r.flags, double(r.app), double(r.driver), r.size,
-                  r.type, r.heap, r.host_visible, r.mapped, r.discards);
-            if (r.status == PENDING)
-                CHECK(m->wait_serial == r.wait_serial, "memory 0x%" PRIx64 " waits for %" PRIu64 ", model %" PRIu64,
-                      h, m->wait_serial, r.wait_serial);
-            if (r.status == DISCARDED)
-                CHECK(m->fill_value == r.fill_value, "memory 0x%" PRIx64 " fill value %" PRIu64 ", model %" PRIu64,
-                      h, m->fill_value, r.fill_value);
-            auto rci = resource_counts.find(h);
-            uint32_t rc = rci == resource_counts.end() ? 0 : rci->second;
-            CHECK(m->resource_count == rc, "memory 0x%" PRIx64 " has %u resources, model %u", h, m->resource_count,
-                  rc);
-            VkAllocationStateKMT s{};
-            s.sType = VK_STRUCTURE_TYPE_ALLOCATION_STATE_KMT;
-            kmt_fill_state(&t_, m, &s);
-            CHECK(s.status == VkAllocationStatusKMT(r.status) && s.offerPriority == VkOfferPriorityKMT(r.offer_priority) &&
-                      s.offerFlags == r.flags && s.driverPriority == r.driver &&
-                      s.driverPriorityApplied == VkBool32(md.pageable) && s.size == r.size &&
-                      s.memoryTypeIndex == r.type && s.heapIndex == r.heap && s.discardCount == r.discards &&
-                      s.sType == VK_STRUCTURE_TYPE_ALLOCATION_STATE_KMT && s.pNext == nullptr,
-                  "kmt_fill_state of 0x%" PRIx64 " disagrees with the model", h);
+            auto rc = resource_counts.find(h);
+            check_memory(h, r, rc == resource_counts.end() ? 0 : rc->second);
+            if (r.status == PENDING || r.status == OFFERED || r.status == DISCARDED)
+                ranked.push_back({r.offered_seq, kmt_find_memory(&t_, h, nullptr)->offer_order, h});
+            drivers += r.driver != 0;
+            pending += r.status == PENDING;
+            if (Model::holds_payload(r.status))
+                usage[r.heap] += r.size;
+            if (r.status == OFFERED) {
+                offered_bytes[r.heap] += md.accounting ? r.size : 0;  // else never kept: 0
+                offered++;
+            }
         }
+        // The offer order (renumbered near its wrap) keeps the order of the offers.
+        std::sort(ranked.begin(), ranked.end());
+        for (size_t i = 0; i < ranked.size(); i++)
+            CHECK(std::get<1>(ranked[i]) != 0 && (i == 0 || std::get<1>(ranked[i - 1]) < std::get<1>(ranked[i])),
+                  "offer order of 0x%" PRIx64 " is %u, after %u for an older offer", std::get<2>(ranked[i]),
+                  std::get<1>(ranked[i]), i ? std::get<1>(ranked[i - 1]) : 0);
+        CHECK(driver_live_.size() == drivers, "the driver holds %zu allocations, model %zu", driver_live_.size(),
+              drivers);
         CHECK(t_.resources.count == md.res.size(), "%u resources tracked, model %zu", t_.resources.count,
               md.res.size());
         for (const auto &[h, r] : md.res) {
-            const kmt_memory *m = kmt_resource_memory(&t_, h);
-            const RMem *want = md.bound(r);
-            CHECK((m != nullptr) == (want != nullptr) && (!m || m->handle == r.memory),
-                  "resource 0x%" PRIx64 " resolves to 0x%" PRIx64 ", model %s0x%" PRIx64, h, m ? m->handle : 0,
-                  want ? "" : "(stale) ", r.memory);
+            uint64_t memory = kmt_resource_memory(&t_, h);
+            CHECK(memory == (md.live(r.memory) ? r.memory : 0), "resource 0x%" PRIx64 " is bound to 0x%" PRIx64
+                  ", model %s0x%" PRIx64, h, memory, md.live(r.memory) ? "" : "(freed) ", r.memory);
         }
-        VkDeviceSize usage[kHeaps];
-        md.usages(usage);
+        CHECK(t_.reserved_count == md.reserved, "%u bindings reserved, model %" PRIu64, t_.reserved_count,
+              md.reserved);
         for (uint32_t heap = 0; heap < kHeaps; heap++) {
-            VkDeviceSize u = usage[heap];
-            CHECK(t_.heap_usage[heap] == u, "heap %u usage %" PRIu64 ", model %" PRIu64, heap, t_.heap_usage[heap], u);
+            // Kept with accounting, else counted on demand (a scan: only the
+            // heaps the types use, all of them at the end).
+            VkDeviceSize kept = md.accounting ? usage[heap] : 0;
+            CHECK(t_.heap_usage[heap] == kept, "heap %u usage %" PRIu64 ", model %" PRIu64, heap, t_.heap_usage[heap],
+                  kept);
+            if (md.accounting || heap_used_[heap] || final)
+                CHECK(kmt_heap_usage(&t_, heap) == usage[heap], "kmt_heap_usage(%u) is %" PRIu64 ", model %" PRIu64,
+                      heap, kmt_heap_usage(&t_, heap), usage[heap]);
+            CHECK(t_.offered_bytes[heap] == offered_bytes[heap], "heap %u offered bytes %" PRIu64 ", model %" PRIu64,
+                  heap, t_.offered_bytes[heap], offered_bytes[heap]);
         }
-        check_list(t_.pending, md.pending_order(), "pending");
-        static const char *names[] = {"offered LOW", "offered NORMAL", "offered HIGH"};
-        for (uint8_t level = 0; level < KMT_OFFER_LEVELS; level++)
-            check_list(t_.offered[level], md.offered_order(uint8_t(level + 1)), names[level]);
+        CHECK(t_.offered_count == offered, "%u offered, model %u", t_.offered_count, offered);
+        CHECK(md.pending_count == pending, "model: pending count %u, recounted %u", md.pending_count, pending);
+        check_pending();
         const kmt_counters &a = t_.counters, &b = md.counters;
         CHECK(a.offers == b.offers && a.reoffers == b.reoffers && a.reclaims == b.reclaims &&
                   a.discards == b.discards && a.decommits == b.decommits && a.bytes_offered == b.bytes_offered &&
                   a.bytes_discarded == b.bytes_discarded && a.rejected_calls == b.rejected_calls,
               "counters {offers %" PRIu64 ", reoffers %" PRIu64 ", reclaims %" PRIu64 ", discards %" PRIu64
-              ", decommits %" PRIu64 ", rejected %" PRIu64 "}, model {%" PRIu64 ", %" PRIu64 ", %" PRIu64
-              ", %" PRIu64 ", %" PRIu64 ", %" PRIu64 "}",
-              a.offers, a.reoffers, a.reclaims, a.discards, a.decommits, a.rejected_calls, b.offers, b.reoffers,
-              b.reclaims, b.discards, b.decommits, b.rejected_calls);
+              ", decommits %" PRIu64 ", bytes offered %" PRIu64 ", discarded %" PRIu64 ", rejected %" PRIu64
+              "}, model {%" PRIu64 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64
+              ", %" PRIu64 "}",
+              a.offers, a.reoffers, a.reclaims, a.discards, a.decommits, a.bytes_offered, a.bytes_discarded,
+              a.rejected_calls, b.offers, b.reoffers, b.reclaims, b.discards, b.decommits, b.bytes_offered,
+              b.bytes_discarded, b.rejected_calls);
         CHECK(policy_.rng == md.rng, "random policy state diverged");
+        // The most recently freed handles stay dead.
+        for (size_t i = 0; i < std::min<size_t>(freed_.size(), 4); i++) {
+            uint64_t h = freed_[(freed_count_ - 1 - i) % freed_.size()];
+            CHECK(!kmt_find_memory(&t_, h, nullptr) && !kmt_driver_memory(&t_, h),
+                  "freed handle 0x%" PRIx64 " resolves", h);
+        }
         CHECK(alloc_.bad_frees == 0, "a block was freed twice or never allocated");
     }
 
     Model model_;
-    kmt_tracker t_{};
+    kmt_tracker t_{}, foreign_{};
+    bool foreign_ready_ = false;
     kmt_policy policy_{};
     Allocator alloc_;
-    bool use_allocator_ = true;
+    bool use_allocator_ = true, auto_relieve_ = false;
     uint32_t handle_mode_ = 0;
     std::vector<Call> calls_;
-    uint64_t paging_ = 0, submitted_ = 0, completed_ = 0;
-    uint32_t reserved_ = 0;  // binds that kmt_reserve_bindings guaranteed
+    uint64_t paging_ = 0, submitted_ = 0, completed_ = 0, fills_ = 0;
     uint32_t fill_fail_mode_ = 0;
-    uint64_t fills_ = 0;
+    // Handles: live (picked by position), freed (the last kFreedKept), ever returned.
+    Picker live_, resources_;
+    std::vector<uint64_t> freed_;
+    uint64_t freed_count_ = 0;
+    std::set<uint64_t> ever_;
+    uint32_t peak_live_ = 0;
+    bool heap_used_[kHeaps] = {};  // heaps some memory type maps to
+    Picker foreign_live_;
+    std::vector<uint64_t> foreign_freed_;
+    uint64_t foreign_allocs_ = 0;
+    // The fake driver: its allocations, and whose they are.
+    std::set<uint64_t> driver_live_;
+    std::unordered_map<uint64_t, uint64_t> owner_;
+    std::set<uint64_t> decommitted_drivers_;
 };
 
 } // namespace

@@ -152,7 +152,7 @@ kmt_slots_take(struct kmt_slot_table *table, uint32_t *index, struct kmt_memory 
     m->call_stamp = 0;
     m->offer_order = 0;
     m->offer_priority = 0;
-    m->type_index = 0;
+    __atomic_store_n(&m->type_index, 0, __ATOMIC_RELAXED);
     m->bits = 0;
     *kmt_cold(table, i) = (struct kmt_memory_cold){0};
     *index = i;
@@ -164,7 +164,8 @@ void
 kmt_slots_release(struct kmt_slot_table *table, uint32_t index)
 {
     struct kmt_memory *m = kmt_slot(table, index);
-    m->generation++;
+    /* Atomic: a lock-free kmt_resolve of the (now stale) handle may read it. */
+    __atomic_store_n(&m->generation, m->generation + 1, __ATOMIC_RELAXED);
     __atomic_store_n(&m->status, KMT_STATUS_FREE, __ATOMIC_RELEASE);
     push_chain(table, m, index + 1);
 }

@@ -150,7 +150,8 @@ kmt_resolve(const struct kmt_slot_table *table, uint64_t handle, uint32_t *index
     if (i >= __atomic_load_n(&table->capacity, __ATOMIC_ACQUIRE))
         return NULL;
     struct kmt_memory *m = &kmt_slots_chunk(table, i)->hot[i & (KMT_SLOT_CHUNK - 1)];
-    if (m->generation != (uint32_t)(handle >> 32) || m->status == KMT_STATUS_FREE)
+    if (__atomic_load_n(&m->generation, __ATOMIC_RELAXED) != (uint32_t)(handle >> 32) ||
+        __atomic_load_n(&m->status, __ATOMIC_RELAXED) == KMT_STATUS_FREE)
         return NULL;
     if (index)
         *index = i;

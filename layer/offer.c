@@ -67,11 +67,15 @@ kmt_track_memory(struct kmt_tracker *t, uint64_t driver, VkDeviceSize size, uint
     uint64_t handle = kmt_slots_take(&t->slots, &index, &m);
     if (!handle)
         return 0;
-    m->driver = driver;
-    __atomic_store_n(&m->size, size, __ATOMIC_RELAXED); /* kmt_heap_usage may scan meanwhile */
+    /* Relaxed atomics where another thread may look at this slot meanwhile:
+     * one that lost the race for it reads its link, a scan of the table
+     * (kmt_heap_usage) its size and type. Plain moves on the machines we
+     * run on. */
+    __atomic_store_n(&m->driver, driver, __ATOMIC_RELAXED);
+    __atomic_store_n(&m->size, size, __ATOMIC_RELAXED);
     /* A memoryTypeIndex the driver accepted is < VK_MAX_MEMORY_TYPES; kept
      * in range anyway so that the heap lookup can never index out of it. */
-    m->type_index = (uint8_t)(type_index < VK_MAX_MEMORY_TYPES ? type_index : 0);
+    __atomic_store_n(&m->type_index, (uint8_t)(type_index < VK_MAX_MEMORY_TYPES ? type_index : 0), __ATOMIC_RELAXED);
     m->bits = (uint8_t)(((track_flags & KMT_TRACK_HOST_VISIBLE) ? KMT_MEM_HOST_VISIBLE : 0) |
                         ((track_flags & KMT_TRACK_DEDICATED) ? KMT_MEM_DEDICATED : 0) |
                         ((track_flags & KMT_TRACK_APP_ALLOCATOR) ? KMT_MEM_APP_ALLOCATOR : 0));
@@ -731,7 +735,8 @@ kmt_heap_usage(const struct kmt_tracker *t, uint32_t heap)
         const struct kmt_memory *m = kmt_slot(&t->slots, i);
         const uint8_t status = __atomic_load_n(&m->status, __ATOMIC_ACQUIRE);
         if (status != KMT_STATUS_FREE && status != VK_ALLOCATION_STATUS_DISCARDED_KMT &&
-            status != VK_ALLOCATION_STATUS_DECOMMITTED_KMT && kmt_heap_of(t, m) == heap)
+            status != VK_ALLOCATION_STATUS_DECOMMITTED_KMT &&
+            t->config.type_heap[__atomic_load_n(&m->type_index, __ATOMIC_RELAXED) & (VK_MAX_MEMORY_TYPES - 1)] == heap)
             sum += __atomic_load_n(&m->size, __ATOMIC_RELAXED);
     }
     return sum;

@@ -37,7 +37,8 @@ fi
 
 export KMT_TEST_ICD="$icd" VK_DRIVER_FILES="$icd"
 export LD_LIBRARY_PATH="$dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-[ -n "$preload" ] && export LD_PRELOAD="$preload${LD_PRELOAD:+:$LD_PRELOAD}"
+# KMT_PRELOAD_FIRST: a sanitizer runtime that must come before the shim.
+[ -n "$preload" ] && export LD_PRELOAD="${KMT_PRELOAD_FIRST:+$KMT_PRELOAD_FIRST:}$preload${LD_PRELOAD:+:$LD_PRELOAD}"
 echo "driver: $(grep mesa-vulkan-drivers "$dir/VERSION" 2>/dev/null) ($icd)"
 
 if [ "$gtest" = 0 ]; then

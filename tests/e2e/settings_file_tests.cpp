@@ -110,7 +110,7 @@ TEST(SettingsFile, EverySettingOfTheListIsReadFromTheFile) {
   ASSERT_EQ(startup.size(), 1u) << describe(s.messages());
   EXPECT_NE(startup[0].text.find("settings: discard=random (file), discard_rate=1000 (file), discard_seed=7 (file), "
                                  "discard_fill=zero (file), budget_mb=64 (file), offered_priority=0.25 (file), "
-                                 "log_level=info (file), stats=false (file)."),
+                                 "log_level=info (file), stats=false (file)"),
             std::string::npos)
       << startup[0].text;
 }

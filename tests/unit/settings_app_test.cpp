@@ -159,8 +159,8 @@ TEST(AppSettings, ProblemsAreKeptAndReportedWithTheirIds)
     ASSERT_EQ(c.list.size(), KMT_APP_SETTINGS_MAX_PROBLEMS + 1u) << c.All();
     EXPECT_EQ(c.list[0].first, "KMT-unknown-setting");
     EXPECT_EQ(c.list[0].second, "VkLayerSettingEXT \"discrad\" of VK_LAYER_KMT_offer_reclaim is not a setting of this "
-                                "layer and is ignored; the settings are discard, discard_rate, discard_seed, "
-                                "discard_fill, budget_mb, offered_priority, log_level, stats.");
+                                "layer and is ignored; the settings are " +
+                                    kmt::SettingList(false) + ".");
     EXPECT_EQ(c.list[1].first, "KMT-bad-setting");
     EXPECT_EQ(c.list[1].second, "VkLayerSettingEXT discard_rate (type UINT32, valueCount 2) must have exactly one value "
                                 "(valueCount 1, pValues set); using the default, 500.");

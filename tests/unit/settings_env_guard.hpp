@@ -5,6 +5,7 @@
 
 #include <strings.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -14,7 +15,27 @@
 
 extern char **environ;
 
+#include "settings.h"
+
 namespace kmt {
+
+// "discard, discard_rate, ..." (or upper case), straight from KMT_SETTINGS,
+// so the tests' expected messages follow the list as settings are added.
+inline std::string SettingList(bool upper)
+{
+    std::string out;
+#define KMT_TEST_LIST_ENTRY(NAME, field, kind, def, help)                                      \
+    {                                                                                          \
+        std::string name = #NAME;                                                              \
+        if (!upper)                                                                            \
+            for (char &c : name)                                                               \
+                c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));            \
+        out += (out.empty() ? "" : ", ") + name;                                               \
+    }
+    KMT_SETTINGS(KMT_TEST_LIST_ENTRY)
+#undef KMT_TEST_LIST_ENTRY
+    return out;
+}
 
 class SettingsEnvGuard {
   public:

@@ -165,10 +165,10 @@ TEST_F(SettingsFile, AnUnknownKeyOfThisLayerIsReportedWithFileAndLine)
     EXPECT_EQ(p.Text(KMT_SETTING_DISCARD), "always") << "the typo changes nothing";
     ASSERT_EQ(p.complaints.list.size(), 2u) << p.complaints.All();
     EXPECT_EQ(p.complaints.list[0].first, "KMT-unknown-setting");
-    EXPECT_EQ(p.complaints.list[0].second,
-              "kmt_offer_reclaim.discrad (/x/vk_layer_settings.txt line 3) is not a setting of "
-              "VK_LAYER_KMT_offer_reclaim and is ignored; the settings are kmt_offer_reclaim.<name> for discard, "
-              "discard_rate, discard_seed, discard_fill, budget_mb, offered_priority, log_level, stats.");
+    EXPECT_EQ(p.complaints.list[0].second, "kmt_offer_reclaim.discrad (/x/vk_layer_settings.txt line 3) is not a setting "
+                                           "of VK_LAYER_KMT_offer_reclaim and is ignored; the settings are "
+                                           "kmt_offer_reclaim.<name> for " +
+                                               kmt::SettingList(false) + ".");
     EXPECT_NE(p.complaints.list[1].second.find("KMT_OFFER_RECLAIM.BUDGET (/x/vk_layer_settings.txt line 4)"),
               std::string::npos)
         << p.complaints.All();

@@ -247,7 +247,8 @@ TEST_F(Settings, EveryKindSaysWhatItTakes)
     }
     char list[512];
     kmt_setting_list(false, list, sizeof(list));
-    EXPECT_STREQ(list, "discard, discard_rate, discard_seed, discard_fill, budget_mb, offered_priority, log_level, stats");
+    EXPECT_EQ(std::string(list), kmt::SettingList(false));
+    EXPECT_EQ(kmt::SettingList(false).rfind("discard, discard_rate, discard_seed, discard_fill, budget_mb, ", 0), 0u);
     kmt_setting_list(true, list, 20);
     EXPECT_STREQ(list, "DISCARD, DISCARD_RA") << "cut, never overrun";
 }
@@ -371,10 +372,9 @@ TEST_F(Settings, AnUnknownVariableWithThePrefixIsReportedAndChangesNothing)
     ExpectSame(s, Defaults());
     ASSERT_EQ(c.list.size(), 1u) << c.All();
     EXPECT_EQ(c.list[0].first, "KMT-unknown-setting");
-    EXPECT_EQ(c.list[0].second,
-              "VK_KMT_OFFER_RECLAIM_DISCARDS is not a setting of VK_LAYER_KMT_offer_reclaim and is ignored; the "
-              "settings are DISCARD, DISCARD_RATE, DISCARD_SEED, DISCARD_FILL, BUDGET_MB, OFFERED_PRIORITY, LOG_LEVEL, "
-              "STATS (and ENABLE, DISABLE).");
+    EXPECT_EQ(c.list[0].second, "VK_KMT_OFFER_RECLAIM_DISCARDS is not a setting of VK_LAYER_KMT_offer_reclaim and is "
+                                "ignored; the settings are " +
+                                    kmt::SettingList(true) + " (and ENABLE, DISABLE).");
 }
 
 TEST_F(Settings, AVariableInTheWrongCaseIsReportedWithTheNameItMeant)
@@ -410,9 +410,27 @@ TEST_F(Settings, TheDescriptionListsEverySettingWithItsValueAndSource)
     kmt_settings_resolve(&s, &file.t, &app.t, nullptr, nullptr);
     char text[1024];
     kmt_settings_describe(&s, text, sizeof(text));
-    EXPECT_STREQ(text, "discard=Always (environment), discard_rate=33 (file), discard_seed=1 (default), "
-                       "discard_fill=poison (default), budget_mb=0 (default), offered_priority=0.25 (app), "
-                       "log_level=warning (default), stats=0 (default)");
+    // Every setting in list order: the three set above with their sources,
+    // LOG_LEVEL (rejected) and the rest at their defaults.
+    std::string expected;
+    for (int i = 0; i < KMT_SETTING_COUNT; i++) {
+        const auto id = static_cast<kmt_setting_id>(i);
+        char key[64];
+        kmt_setting_key(id, key, sizeof(key));
+        std::string value = std::string(kmt_setting_default(id)) + " (default)";
+        if (id == KMT_SETTING_DISCARD)
+            value = "Always (environment)";
+        else if (id == KMT_SETTING_DISCARD_RATE)
+            value = "33 (file)";
+        else if (id == KMT_SETTING_OFFERED_PRIORITY)
+            value = "0.25 (app)";
+        expected += (i ? ", " : "") + std::string(key) + "=" + value;
+    }
+    EXPECT_EQ(std::string(text), expected);
+    EXPECT_NE(expected.find("discard=Always (environment), discard_rate=33 (file), discard_seed=1 (default), "
+                            "discard_fill=poison (default), budget_mb=0 (default), offered_priority=0.25 (app), "
+                            "log_level=warning (default)"),
+              std::string::npos);
     char small[16];
     kmt_settings_describe(&s, small, sizeof(small));
     EXPECT_STREQ(small, "discard=Always ") << "cut, never overrun";

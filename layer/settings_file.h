@@ -57,7 +57,9 @@ struct kmt_app_settings; /* settings_app.h */
  * KMT_SETTINGS_MAX_COMPLAINTS of them, then one message that counts the rest. */
 void kmt_settings_read(struct kmt_settings *settings, const struct kmt_app_settings *app,
                        kmt_settings_complaint complain, void *ctx);
-#define KMT_SETTINGS_MAX_COMPLAINTS 6
+/* These, the one that counts the rest and the startup line leave room in the
+ * device's deferred-message buffer (KMT_LOG_BUFFER_SIZE, log.h). */
+#define KMT_SETTINGS_MAX_COMPLAINTS 5
 
 #ifdef __cplusplus
 }

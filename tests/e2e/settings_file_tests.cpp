@@ -174,6 +174,20 @@ TEST(SettingsFile, AnUnknownEnvironmentVariableIsReported) {
       << unknown[0].text;
 }
 
+TEST(SettingsFile, AFileFullOfTyposDoesNotCrowdOutTheStartupLine) {
+  std::string text = "kmt_offer_reclaim.log_level = info\n";
+  for (int i = 0; i < 20; i++) text += "kmt_offer_reclaim.typo" + std::to_string(i) + " = 1\n";
+  SettingsFolder settings(text);
+  VulkanStack s(with_env({{"VK_LAYER_SETTINGS_PATH", settings.file()}}));
+  ASSERT_EQ(s.result(), VK_SUCCESS) << s.failed_step();
+  s.allocate(4096);  // any call after creation sends the deferred messages
+  EXPECT_EQ(s.messages_with_id("KMT-unknown-setting").size(), 5u) << describe(s.messages_with_id("KMT-"));
+  auto more = s.messages_with_id("KMT-bad-setting");
+  ASSERT_EQ(more.size(), 1u) << describe(s.messages_with_id("KMT-"));
+  EXPECT_EQ(more[0].text, "15 more settings problems are not shown.");
+  EXPECT_EQ(s.messages_with_id("KMT-startup").size(), 1u) << describe(s.messages_with_id("KMT-"));
+}
+
 TEST(SettingsFile, ABadValueNamesTheValidValuesAndTheDefault) {
   SettingsFolder settings("kmt_offer_reclaim.discard_rate = 2000\n");
   VulkanStack s(with_env({{"VK_LAYER_SETTINGS_PATH", settings.file()}}));

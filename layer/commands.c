@@ -24,7 +24,7 @@
 
 #include "hooks.h"
 #include "paging.h"
-#include "vvl_utils.h"
+#include "settings_file.h"
 
 /* ---- messages --------------------------------------------------------------- */
 
@@ -397,11 +397,10 @@ kmt_extension_command(const char *name)
 /* ---- device setup ------------------------------------------------------------------------ */
 
 static void
-complain_setting(void *ctx, const char *name, const char *text)
+complain_setting(void *ctx, const char *id, const char *text)
 {
     struct kmt_device *d = ctx;
-    (void)name;
-    kmt_log_defer(&d->startup_log, &d->instance->logger, KMT_LOG_WARNING, "KMT-bad-setting", VK_OBJECT_TYPE_DEVICE,
+    kmt_log_defer(&d->startup_log, &d->instance->logger, KMT_LOG_WARNING, id, VK_OBJECT_TYPE_DEVICE,
                   (uint64_t)(uintptr_t)d->handle, "%s", text);
 }
 
@@ -421,7 +420,7 @@ VkResult
 kmt_device_setup(struct kmt_device *d, const VkDeviceCreateInfo *app_info)
 {
     (void)app_info;
-    kmt_settings_load(&d->settings, kmt_layer_option, complain_setting, d);
+    kmt_settings_read(&d->settings, &d->instance->app_settings, complain_setting, d);
     d->instance->next.GetPhysicalDeviceMemoryProperties(d->physical->handle, &d->memory_properties);
 
     kmt_policy_init(&d->policy, &d->settings);
@@ -455,14 +454,15 @@ kmt_device_setup(struct kmt_device *d, const VkDeviceCreateInfo *app_info)
         return result;
     }
     kmt_refresh_budgets(d);
+    char settings[KMT_LOG_TEXT_MAX];
+    kmt_settings_describe(&d->settings, settings, sizeof(settings));
     kmt_log_defer(&d->startup_log, &d->instance->logger, KMT_LOG_INFO, "KMT-startup", VK_OBJECT_TYPE_DEVICE,
                   (uint64_t)(uintptr_t)d->handle,
                   "VK_KMT_offer_reclaim enabled: pageable memory %s, memory priority %s, memory budget %s, "
-                  "paging queue %s (family %u); discard policy %s, fill %s, offered priority %.2f.",
-                  config.pageable ? "yes" : "no (offers cannot demote memory)", d->memory_priority ? "yes" : "no",
-                  d->memory_budget ? "yes" : "no", d->paging_dedicated ? "dedicated" : "shared with the app",
-                  d->paging_family, kmt_discard_policy_name(d->settings.discard),
-                  kmt_discard_fill_name(d->settings.discard_fill), (double)d->settings.offered_priority);
+            "paging queue %s (family %u); settings: %s.",
+            config.pageable ? "yes" : "no (offers cannot demote memory)", d->memory_priority ? "yes" : "no",
+            d->memory_budget ? "yes" : "no", d->paging_dedicated ? "dedicated" : "shared with the app",
+            d->paging_family, settings);
     return VK_SUCCESS;
 }
 

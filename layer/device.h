@@ -22,6 +22,7 @@
 #include "offer.h"
 #include "policy.h"
 #include "settings.h"
+#include "settings_app.h"
 
 #define KMT_LAYER_NAME "VK_LAYER_KMT_offer_reclaim"
 
@@ -34,6 +35,7 @@ struct kmt_instance {
     uint32_t api_version;        /* the app's VkApplicationInfo::apiVersion (1.0 when absent) */
     VkAllocationCallbacks allocator;
     bool has_allocator;
+    struct kmt_app_settings app_settings; /* what the app passed in VkLayerSettingsCreateInfoEXT */
 };
 
 /* Attached to a VkPhysicalDevice: what the driver underneath supports. */

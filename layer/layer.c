@@ -24,6 +24,7 @@
 #include "device.h"
 #include "extensions.h"
 #include "paging.h"
+#include "settings_file.h"
 #include "vvl_utils.h"
 
 #define KMT_EXPORT __attribute__((visibility("default")))
@@ -103,6 +104,13 @@ layer_CreateInstance(const VkInstanceCreateInfo *pCreateInfo, const VkAllocation
         inst->allocator = *pAllocator;
         inst->has_allocator = true;
     }
+    /* VK_EXT_layer_settings: kept for the devices, which read every source
+     * (settings.h); the struct stays in the chain for the layers below. */
+    if (kmt_app_settings_init(&inst->app_settings, pCreateInfo->pNext, inst->has_allocator ? &inst->allocator : NULL) !=
+        VK_SUCCESS) {
+        kmt_free(pAllocator, inst);
+        return VK_ERROR_OUT_OF_HOST_MEMORY;
+    }
 
     /* An app at 1.0 gets VK_KHR_get_physical_device_properties2 underneath:
      * without it the loader's Features2 emulation drops the pNext chains the
@@ -115,6 +123,7 @@ layer_CreateInstance(const VkInstanceCreateInfo *pCreateInfo, const VkAllocation
         names = kmt_alloc(pAllocator, (info.enabledExtensionCount + 1) * sizeof(char *),
                           VK_SYSTEM_ALLOCATION_SCOPE_COMMAND);
         if (!names) {
+            kmt_app_settings_finish(&inst->app_settings);
             kmt_free(pAllocator, inst);
             return VK_ERROR_OUT_OF_HOST_MEMORY;
         }
@@ -131,6 +140,7 @@ layer_CreateInstance(const VkInstanceCreateInfo *pCreateInfo, const VkAllocation
     VkResult result = next_create(&info, pAllocator, pInstance);
     kmt_free(pAllocator, names);
     if (result != VK_SUCCESS) {
+        kmt_app_settings_finish(&inst->app_settings);
         kmt_free(pAllocator, inst);
         return result;
     }
@@ -139,11 +149,13 @@ layer_CreateInstance(const VkInstanceCreateInfo *pCreateInfo, const VkAllocation
     kmt_fill_instance_dispatch(&inst->next, *pInstance, next_gipa, inst->api_version);
     inst->logger.instance = *pInstance;
     inst->logger.submit = debug_utils ? inst->next.SubmitDebugUtilsMessageEXT : NULL;
+    /* Problems are reported by the devices, which have a messenger to report to. */
     struct kmt_settings settings;
-    kmt_settings_load(&settings, kmt_layer_option, NULL, NULL);
+    kmt_settings_read(&settings, &inst->app_settings, NULL, NULL);
     inst->logger.level = settings.log_level;
     if (!kmt_register_instance(inst)) {
         inst->next.DestroyInstance(*pInstance, pAllocator);
+        kmt_app_settings_finish(&inst->app_settings);
         kmt_free(pAllocator, inst);
         return VK_ERROR_OUT_OF_HOST_MEMORY;
     }
@@ -158,6 +170,7 @@ layer_DestroyInstance(VkInstance instance, const VkAllocationCallbacks *pAllocat
         return;
     kmt_unregister_physical_devices_of(inst);
     inst->next.DestroyInstance(instance, pAllocator);
+    kmt_app_settings_finish(&inst->app_settings);
     kmt_free(inst->has_allocator ? &inst->allocator : NULL, inst);
 }
 

@@ -23,6 +23,7 @@ struct kmt_logger {
  * vkSubmitDebugUtilsMessageEXT would take the same lock and deadlock), sent
  * by kmt_log_flush at the device's first call after creation. */
 #define KMT_LOG_BUFFER_SIZE 8
+#define KMT_LOG_TEXT_MAX 1024 /* the startup line lists every setting */
 struct kmt_log_buffer {
     atomic_bool pending;
     uint32_t count;
@@ -31,7 +32,7 @@ struct kmt_log_buffer {
         const char *id;
         VkObjectType object_type;
         uint64_t object;
-        char text[400];
+        char text[KMT_LOG_TEXT_MAX];
     } entries[KMT_LOG_BUFFER_SIZE];
 };
 

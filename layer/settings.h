@@ -1,12 +1,27 @@
 /*
  * settings.h -- the layer's settings, one list (KMT_SETTINGS) that drives
- * parsing, defaults, the README table and the startup log.
+ * parsing, defaults, the startup line, docs/SETTINGS.md and the manifests'
+ * settings for Vulkan Configurator (tools/kmt_settings_gen.c).
  *
- * Each setting is read from, in order: the environment variable
- * VK_KMT_OFFER_RECLAIM_<NAME>, then the vk_layer_settings.txt entry
- * kmt_offer_reclaim.<name> (found as the Khronos layers find theirs:
- * VK_LAYER_SETTINGS_PATH, else the working directory), then the default. A bad
- * value gives a message naming it and the default, never a failure.
+ * Each setting is read from, highest precedence first:
+ *   1. the environment variable VK_KMT_OFFER_RECLAIM_<NAME>;
+ *   2. the entry kmt_offer_reclaim.<name> of vk_layer_settings.txt
+ *      (settings_file.h: found as the Khronos layers find theirs);
+ *   3. the app's VkLayerSettingsCreateInfoEXT at vkCreateInstance, setting
+ *      <name> of VK_LAYER_KMT_offer_reclaim (settings_app.h);
+ *   4. the default.
+ * The highest source that sets a setting decides: a bad value there is
+ * reported (naming the valid values and the default) and the default used;
+ * lower sources are not consulted for it. Keys in the file and setting names
+ * in VkLayerSettingsCreateInfoEXT are case-insensitive; environment variable
+ * names are exact (upper case). Unknown keys of this layer in the file, unknown
+ * setting names from the app and unknown VK_KMT_OFFER_RECLAIM_* variables are
+ * reported. Nothing here ever fails: the worst case is the defaults and a
+ * message.
+ *
+ * Adding a setting: an X(...) line below, a field in struct kmt_settings, a
+ * branch in kmt_settings_parse (settings.c); then
+ * `cmake --build build --target kmt_update_settings_docs`.
  */
 #ifndef KMT_SETTINGS_H
 #define KMT_SETTINGS_H
@@ -17,6 +32,10 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+#define KMT_SETTINGS_LAYER_NAME "VK_LAYER_KMT_offer_reclaim"
+#define KMT_SETTINGS_ENV_PREFIX "VK_KMT_OFFER_RECLAIM_"
+#define KMT_SETTINGS_KEY_PREFIX "kmt_offer_reclaim."
 
 enum kmt_discard_policy {
     KMT_DISCARD_NEVER = 0,
@@ -39,7 +58,10 @@ enum kmt_log_level {
     KMT_LOG_VERBOSE,
 };
 
-/* X(NAME, field, kind, default text, help) -- kind: enum lists its values. */
+/* X(NAME, field, kind, default text, help). kind says what the parser takes
+ * and becomes the docs' "values" column and the messages' list of valid
+ * values: "a|b|c" an enum ("0|1" a boolean), "lo..hi" a range (a '.' in an
+ * end makes it a number), "integer", anything else free text. */
 #define KMT_SETTINGS(X)                                                                                    \
     X(DISCARD, discard, "never|always|random|pressure", "never",                                          \
       "Discard policy for offered memory: never (contents always survive), always, random (DISCARD_RATE), " \
@@ -54,6 +76,24 @@ enum kmt_log_level {
     X(LOG_LEVEL, log_level, "none|error|warning|info|verbose", "warning", "Least severe message reported") \
     X(STATS, stats, "0|1", "0", "Print the device counters at vkDestroyDevice")
 
+enum kmt_setting_id {
+#define KMT_SETTING_ENUM(NAME, field, kind, def, help) KMT_SETTING_##NAME,
+    KMT_SETTINGS(KMT_SETTING_ENUM)
+#undef KMT_SETTING_ENUM
+    KMT_SETTING_COUNT
+};
+
+/* Where a setting's value came from (the startup line says it). */
+enum kmt_setting_source {
+    KMT_SOURCE_DEFAULT = 0,
+    KMT_SOURCE_APP,  /* VkLayerSettingsCreateInfoEXT */
+    KMT_SOURCE_FILE, /* vk_layer_settings.txt */
+    KMT_SOURCE_ENV,  /* VK_KMT_OFFER_RECLAIM_<NAME> */
+};
+
+/* The value text the startup line shows (longer texts are cut with "..."). */
+#define KMT_SETTING_SHOWN_MAX 40
+
 struct kmt_settings {
     enum kmt_discard_policy discard;
     uint32_t discard_rate;
@@ -63,20 +103,54 @@ struct kmt_settings {
     float offered_priority;
     enum kmt_log_level log_level;
     bool stats;
+
+    /* Filled by kmt_settings_resolve: each setting's source and the text it
+     * was given. */
+    enum kmt_setting_source source[KMT_SETTING_COUNT];
+    char shown[KMT_SETTING_COUNT][KMT_SETTING_SHOWN_MAX];
 };
 
-/* Called for each bad value: the setting's name and a sentence. */
-typedef void (*kmt_settings_complaint)(void *ctx, const char *name, const char *message);
+/* What one source (the settings file, the app) says: each setting's text, or
+ * NULL where it says nothing. `origin` names the source in messages (the
+ * file's path); may be NULL. */
+struct kmt_setting_texts {
+    const char *text[KMT_SETTING_COUNT];
+    const char *origin;
+};
 
-/* Reads every setting. `lookup` returns the settings-file value for a key
- * such as "kmt_offer_reclaim.discard" ("" or NULL when absent); may be NULL. */
-void kmt_settings_load(struct kmt_settings *settings, const char *(*lookup)(const char *key),
-                       kmt_settings_complaint complain, void *ctx);
+/* Every problem found while reading settings: a message ID
+ * ("KMT-bad-setting", "KMT-unknown-setting", "KMT-settings-file") and a
+ * sentence naming the offending variable, key or file. */
+typedef void (*kmt_settings_complaint)(void *ctx, const char *id, const char *message);
+
+/* The precedence rules: the environment (getenv), then `file`, then `app`
+ * (either may be NULL), then the default, for every setting; reports bad
+ * values and unknown VK_KMT_OFFER_RECLAIM_* variables to `complain` (may be
+ * NULL). kmt_settings_read (settings_file.h) gathers the sources. */
+void kmt_settings_resolve(struct kmt_settings *settings, const struct kmt_setting_texts *file,
+                          const struct kmt_setting_texts *app, kmt_settings_complaint complain, void *ctx);
 
 /* Parses one value; false (setting unchanged) when the text is not valid. */
 bool kmt_settings_parse(struct kmt_settings *settings, const char *name, const char *text);
 
 void kmt_settings_defaults(struct kmt_settings *settings);
+
+/* The setting a name or key denotes, compared case-insensitively ("DISCARD",
+ * "discard_rate"); KMT_SETTING_COUNT when none. */
+enum kmt_setting_id kmt_setting_find(const char *name);
+const char *kmt_setting_name(enum kmt_setting_id id);    /* "DISCARD_RATE" */
+const char *kmt_setting_default(enum kmt_setting_id id); /* "500" */
+/* "discard_rate": the file key without its prefix, the VkLayerSettingEXT name. */
+void kmt_setting_key(enum kmt_setting_id id, char *out, unsigned size);
+/* What the parser takes, as a phrase: "one of never, always, random, pressure". */
+void kmt_setting_expected(enum kmt_setting_id id, char *out, unsigned size);
+/* Every key, comma-separated, upper case (env) or lower case (file, app). */
+void kmt_setting_list(bool upper, char *out, unsigned size);
+
+/* "discard=never (default), discard_rate=500 (environment), ...": every
+ * setting with its value and where it came from. */
+void kmt_settings_describe(const struct kmt_settings *settings, char *out, unsigned size);
+const char *kmt_setting_source_name(enum kmt_setting_source source);
 
 const char *kmt_discard_policy_name(enum kmt_discard_policy policy);
 const char *kmt_discard_fill_name(enum kmt_discard_fill fill);

@@ -11,19 +11,12 @@
 // Declared by hand: the VVL headers pull in their whole C++ support layer.
 void *SafePnextCopy(const void *pNext);
 void FreePnextChain(const void *chain);
-extern "C" const char *getLayerOption(const char *option);
 extern "C" VkResult util_GetExtensionProperties(const uint32_t count, const VkExtensionProperties *layer_extensions,
                                                 uint32_t *pCount, VkExtensionProperties *pProperties);
 
 // vk_safe_struct.cpp refers to this registry of app-defined sTypes; the layer
 // registers none.
 std::vector<std::pair<uint32_t, uint32_t>> custom_stype_info{};
-
-extern "C" const char *
-kmt_layer_option(const char *key)
-{
-    return getLayerOption(key);
-}
 
 extern "C" void *
 kmt_copy_pnext_chain(const void *chain)

@@ -1,8 +1,10 @@
 /*
  * vvl_utils.h -- C entry points into the Vulkan-ValidationLayers utilities
  * (libVkLayer_utils.a, C++), wrapped in vvl_utils.cpp. Used where behaving
- * exactly like the Khronos layers is the point: the settings file reader, the
- * deep copy of create-info chains, the enumeration count/VK_INCOMPLETE dance.
+ * exactly like the Khronos layers is the point: the deep copy of create-info
+ * chains, the enumeration count/VK_INCOMPLETE dance. (The settings file is
+ * read by settings_file.c: VVL 1.3.239's reader cannot list keys and reads
+ * /dev/zero or a FIFO without end.)
  */
 #ifndef KMT_VVL_UTILS_H
 #define KMT_VVL_UTILS_H
@@ -14,8 +16,6 @@
 extern "C" {
 #endif
 
-/* vk_layer_settings.txt value for key ("" when absent). */
-const char *kmt_layer_option(const char *key);
 /* Deep copy of a pNext chain (every Vulkan struct VVL knows, plus the
  * loader's link structs); NULL for an empty chain. */
 void *kmt_copy_pnext_chain(const void *chain);

@@ -31,9 +31,9 @@
 
 #include "settings.h"
 
-#define KMT_LAYER_NAME "VK_LAYER_KMT_offer_reclaim"
-#define KMT_KEY_PREFIX "kmt_offer_reclaim"
-#define KMT_ENV_PREFIX "VK_KMT_OFFER_RECLAIM_"
+#define KMT_LAYER_NAME KMT_SETTINGS_LAYER_NAME
+#define KMT_KEY_PREFIX "kmt_offer_reclaim" /* KMT_SETTINGS_KEY_PREFIX without its dot */
+#define KMT_ENV_PREFIX KMT_SETTINGS_ENV_PREFIX
 #define KMT_FEATURES_TOKEN "@KMT_FEATURES@"
 #define MAX_VALUES 16
 
@@ -336,6 +336,18 @@ markdown_values(FILE *f, const struct setting *s, const struct shape *sh)
     }
 }
 
+/* The VkLayerSettingEXT types an app may use for a setting (settings_app.h). */
+static const char *
+app_types(const struct shape *sh)
+{
+    switch (sh->type) {
+    case TYPE_BOOL: return "`BOOL32`, `STRING`";
+    case TYPE_INT: return "`INT32`, `INT64`, `UINT32`, `UINT64`, `STRING`";
+    case TYPE_FLOAT: return "`FLOAT32`, `FLOAT64`, `STRING`";
+    default: return "`STRING`";
+    }
+}
+
 static int
 cmd_markdown(const char *out)
 {
@@ -344,17 +356,25 @@ cmd_markdown(const char *out)
     fputs("<!-- Generated from KMT_SETTINGS in layer/settings.h by tools/kmt_settings_gen.c: do not edit.\n"
           "     Refresh with: cmake --build <build> --target kmt_update_settings_docs -->\n"
           "# " KMT_LAYER_NAME " settings\n\n"
-          "Each setting is read from, in order:\n\n"
+          "Each setting is read from, highest precedence first:\n\n"
           "1. the environment variable `" KMT_ENV_PREFIX "<NAME>`;\n"
-          "2. the entry `" KMT_KEY_PREFIX ".<name>` of a `vk_layer_settings.txt` (the file named by\n"
-          "   `VK_LAYER_SETTINGS_PATH`, or the file of that name in the folder it names, else the one in the\n"
-          "   working directory: the Khronos layers' rules);\n"
-          "3. the default below.\n\n"
-          "A value that does not parse is reported (message `KMT-bad-setting`) and the default is used.\n"
-          "Names and enum values are case-insensitive. Settings are read when a device that enabled\n"
-          "`VK_KMT_offer_reclaim` is created (`LOG_LEVEL` also at `vkCreateInstance`).\n\n"
-          "| environment variable | `vk_layer_settings.txt` key | values | default | meaning |\n"
-          "|---|---|---|---|---|\n",
+          "2. the entry `" KMT_KEY_PREFIX ".<name>` of a `vk_layer_settings.txt` (below);\n"
+          "3. the application's `VkLayerSettingsCreateInfoEXT` (`VK_EXT_layer_settings`) in `vkCreateInstance`\n"
+          "   (below);\n"
+          "4. the default.\n\n"
+          "The highest source that sets a setting decides (an empty value counts as not set). A value that\n"
+          "does not parse is reported (message `KMT-bad-setting`, naming the source, the valid values and the\n"
+          "default) and the default is used; lower sources are not consulted for that setting. Keys in the\n"
+          "file, setting names from the application and enum values are case-insensitive; environment\n"
+          "variable names are exact (upper case). An unknown `" KMT_KEY_PREFIX ".*` key, an unknown setting\n"
+          "name from the application and an unknown `" KMT_ENV_PREFIX "*` variable are reported\n"
+          "(`KMT-unknown-setting`) and ignored (`" KMT_ENV_PREFIX "ENABLE` and `_DISABLE` belong to the\n"
+          "manifest). Settings are read when a device that enabled `VK_KMT_offer_reclaim` is created\n"
+          "(`LOG_LEVEL` also at `vkCreateInstance`); the messages arrive with the device's first call, and the\n"
+          "startup message (`KMT-startup`, info) lists every setting with its value and where it came from\n"
+          "(`environment`, `file`, `app` or `default`).\n\n"
+          "| environment variable | `vk_layer_settings.txt` key | values | default | `VkLayerSettingEXT` types | meaning |\n"
+          "|---|---|---|---|---|---|\n",
           f);
     for (size_t i = 0; i < SETTING_COUNT; i++) {
         const struct setting *s = &settings[i];
@@ -363,12 +383,23 @@ cmd_markdown(const char *out)
         lower(key, sizeof(key), s->name);
         fprintf(f, "| `" KMT_ENV_PREFIX "%s` | `" KMT_KEY_PREFIX ".%s` | ", s->name, key);
         markdown_values(f, s, &sh);
-        fprintf(f, " | `%s` | ", s->def);
+        fprintf(f, " | `%s` | %s | ", s->def, app_types(&sh));
         markdown_cell(f, s->help);
         fputs(" |\n", f);
     }
-    fputs("\nExample `vk_layer_settings.txt` (the `" KMT_KEY_PREFIX ".` prefix is the layer name without\n"
-          "`VK_LAYER_`, lower case, as Vulkan Configurator writes it):\n\n"
+    fputs("\n## vk_layer_settings.txt\n\n"
+          "Found as the Khronos layers (Vulkan-ValidationLayers 1.3.239) find it; the first that applies:\n\n"
+          "1. `$XDG_DATA_HOME/vulkan/settings.d/vk_layer_settings.txt` (else\n"
+          "   `$HOME/.local/share/vulkan/settings.d/...`), where Vulkan Configurator writes it, when it is a\n"
+          "   regular file;\n"
+          "2. `VK_LAYER_SETTINGS_PATH`, when it exists: the file it names, or `vk_layer_settings.txt` in the\n"
+          "   folder it names;\n"
+          "3. `vk_layer_settings.txt` in the working directory.\n\n"
+          "Only a regular file of at most 1 MiB is read. Anything else (`/dev/zero`, a FIFO, a socket, a\n"
+          "larger file, a missing `VK_LAYER_SETTINGS_PATH`) is reported (`KMT-settings-file`) and no file\n"
+          "settings are used. One `key = value` a line; `#` starts a comment; a later line wins. The\n"
+          "`" KMT_KEY_PREFIX ".` prefix is the layer name without `VK_LAYER_`, lower case, as Vulkan\n"
+          "Configurator writes it. Every setting at its default:\n\n"
           "```ini\n",
           f);
     for (size_t i = 0; i < SETTING_COUNT; i++) {
@@ -376,7 +407,27 @@ cmd_markdown(const char *out)
         lower(key, sizeof(key), settings[i].name);
         fprintf(f, "# " KMT_KEY_PREFIX ".%s = %s\n", key, settings[i].def);
     }
-    fputs("```\n\nThe layer manifest lists the same settings (`features.settings`), so Vulkan Configurator\n"
+    fputs("```\n\n"
+          "## VkLayerSettingsCreateInfoEXT\n\n"
+          "An application can set the same settings itself, below the user's environment and file: chain a\n"
+          "`VkLayerSettingsCreateInfoEXT` into `VkInstanceCreateInfo::pNext` with entries whose `pLayerName`\n"
+          "is `\"" KMT_LAYER_NAME "\"` and whose `pSettingName` is the key without prefix. Each entry\n"
+          "has exactly one value, of a type from the table (`STRING` always works; numbers are turned into\n"
+          "text and parsed like the environment's). Several structs may be chained; a later entry wins. The\n"
+          "layer does not need `VK_EXT_layer_settings` enabled and does not list it; Debian 12's headers\n"
+          "(1.3.239) lack the structs, which `layer/settings_app.h` declares as the registry does.\n\n"
+          "```c\n"
+          "const char *policy = \"pressure\";\n"
+          "const uint32_t budget_mb = 256;\n"
+          "const VkLayerSettingEXT entries[] = {\n"
+          "    {\"" KMT_LAYER_NAME "\", \"discard\", VK_LAYER_SETTING_TYPE_STRING_EXT, 1, &policy},\n"
+          "    {\"" KMT_LAYER_NAME "\", \"budget_mb\", VK_LAYER_SETTING_TYPE_UINT32_EXT, 1, &budget_mb},\n"
+          "};\n"
+          "const VkLayerSettingsCreateInfoEXT layer_settings = {\n"
+          "    VK_STRUCTURE_TYPE_LAYER_SETTINGS_CREATE_INFO_EXT, NULL, 2, entries};\n"
+          "instance_info.pNext = &layer_settings;\n"
+          "```\n\n"
+          "The layer manifest lists the same settings (`features.settings`), so Vulkan Configurator\n"
           "can show and edit them.\n",
           f);
     close_out(f, tmp, out);
@@ -391,7 +442,8 @@ cmd_settings_txt(const char *out)
     fputs("# vk_layer_settings.txt for " KMT_LAYER_NAME " (every setting at its default).\n"
           "# Point VK_LAYER_SETTINGS_PATH at this file (or its folder), or put it in the\n"
           "# application's working directory. An environment variable\n"
-          "# " KMT_ENV_PREFIX "<NAME> wins over the entry here.\n",
+          "# " KMT_ENV_PREFIX "<NAME> wins over the entry here; the entry here wins\n"
+          "# over what the application passes in VkLayerSettingsCreateInfoEXT.\n",
           f);
     for (size_t i = 0; i < SETTING_COUNT; i++) {
         const struct setting *s = &settings[i];

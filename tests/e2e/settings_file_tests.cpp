@@ -4,12 +4,16 @@
 // The environment variable VK_KMT_OFFER_RECLAIM_<NAME> wins over the file.
 // The effect is observed as an app would: under DISCARD=always an offered
 // allocation is DISCARDED at once (vkGetAllocationStateKMT).
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "kmt_calls.hpp"
 
@@ -100,11 +104,14 @@ TEST(SettingsFile, EverySettingOfTheListIsReadFromTheFile) {
   ASSERT_EQ(s.result(), VK_SUCCESS) << s.failed_step();
   EXPECT_EQ(status_after_offer(s), VK_ALLOCATION_STATUS_DISCARDED_KMT) << "random at 1000 per mille";
   EXPECT_TRUE(s.messages_with_id("KMT-bad-setting").empty()) << describe(s.messages());
-  // LOG_LEVEL=info from the file lets the startup message through; it names
-  // what the file chose.
+  // LOG_LEVEL=info from the file lets the startup message through; it lists
+  // every setting, what the file chose and that the file chose it.
   auto startup = s.messages_with_id("KMT-startup");
   ASSERT_EQ(startup.size(), 1u) << describe(s.messages());
-  EXPECT_NE(startup[0].text.find("discard policy random, fill zero, offered priority 0.25"), std::string::npos)
+  EXPECT_NE(startup[0].text.find("settings: discard=random (file), discard_rate=1000 (file), discard_seed=7 (file), "
+                                 "discard_fill=zero (file), budget_mb=64 (file), offered_priority=0.25 (file), "
+                                 "log_level=info (file), stats=false (file)"),
+            std::string::npos)
       << startup[0].text;
 }
 
@@ -132,6 +139,130 @@ TEST(SettingsFile, NothingIsCarriedOverToTheNextInstance) {
   ASSERT_EQ(s.result(), VK_SUCCESS) << s.failed_step();
   EXPECT_EQ(status_after_offer(s), VK_ALLOCATION_STATUS_OFFERED_KMT);
 }
+
+TEST(SettingsFile, KeysAreCaseInsensitive) {
+  SettingsFolder settings("KMT_OFFER_RECLAIM.DISCARD = Always\n");
+  VulkanStack s(with_env({{"VK_LAYER_SETTINGS_PATH", settings.file()}}));
+  ASSERT_EQ(s.result(), VK_SUCCESS) << s.failed_step();
+  EXPECT_EQ(status_after_offer(s), VK_ALLOCATION_STATUS_DISCARDED_KMT);
+  EXPECT_TRUE(s.messages_with_id("KMT-").empty()) << describe(s.messages_with_id("KMT-"));
+}
+
+TEST(SettingsFile, AnUnknownKeyOfThisLayerIsReportedAndAnotherLayersIsNot) {
+  SettingsFolder settings(
+      "khronos_validation.enables = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT\n"
+      "kmt_offer_reclaim.discard = always\n"
+      "kmt_offer_reclaim.discard_polcy = never\n");
+  VulkanStack s(with_env({{"VK_LAYER_SETTINGS_PATH", settings.file()}}));
+  ASSERT_EQ(s.result(), VK_SUCCESS) << s.failed_step();
+  EXPECT_EQ(status_after_offer(s), VK_ALLOCATION_STATUS_DISCARDED_KMT) << "the known key still applies";
+  auto unknown = s.messages_with_id("KMT-unknown-setting");
+  ASSERT_EQ(unknown.size(), 1u) << describe(s.messages_with_id("KMT-"));
+  EXPECT_NE(unknown[0].text.find("kmt_offer_reclaim.discard_polcy (" + settings.file() + " line 3) is not a setting"),
+            std::string::npos)
+      << unknown[0].text;
+  EXPECT_EQ(unknown[0].severity, VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT);
+}
+
+TEST(SettingsFile, AnUnknownEnvironmentVariableIsReported) {
+  VulkanStack s(with_env({{"VK_KMT_OFFER_RECLAIM_DISCARD_POLICY", "always"}}));
+  ASSERT_EQ(s.result(), VK_SUCCESS) << s.failed_step();
+  EXPECT_EQ(status_after_offer(s), VK_ALLOCATION_STATUS_OFFERED_KMT);
+  auto unknown = s.messages_with_id("KMT-unknown-setting");
+  ASSERT_EQ(unknown.size(), 1u) << describe(s.messages_with_id("KMT-"));
+  EXPECT_NE(unknown[0].text.find("VK_KMT_OFFER_RECLAIM_DISCARD_POLICY is not a setting"), std::string::npos)
+      << unknown[0].text;
+}
+
+TEST(SettingsFile, AFileFullOfTyposDoesNotCrowdOutTheStartupLine) {
+  std::string text = "kmt_offer_reclaim.log_level = info\n";
+  for (int i = 0; i < 20; i++) text += "kmt_offer_reclaim.typo" + std::to_string(i) + " = 1\n";
+  SettingsFolder settings(text);
+  VulkanStack s(with_env({{"VK_LAYER_SETTINGS_PATH", settings.file()}}));
+  ASSERT_EQ(s.result(), VK_SUCCESS) << s.failed_step();
+  s.allocate(4096);  // any call after creation sends the deferred messages
+  EXPECT_EQ(s.messages_with_id("KMT-unknown-setting").size(), 5u) << describe(s.messages_with_id("KMT-"));
+  auto more = s.messages_with_id("KMT-bad-setting");
+  ASSERT_EQ(more.size(), 1u) << describe(s.messages_with_id("KMT-"));
+  EXPECT_EQ(more[0].text, "15 more settings problems are not shown.");
+  EXPECT_EQ(s.messages_with_id("KMT-startup").size(), 1u) << describe(s.messages_with_id("KMT-"));
+}
+
+TEST(SettingsFile, ABadValueNamesTheValidValuesAndTheDefault) {
+  SettingsFolder settings("kmt_offer_reclaim.discard_rate = 2000\n");
+  VulkanStack s(with_env({{"VK_LAYER_SETTINGS_PATH", settings.file()}}));
+  ASSERT_EQ(s.result(), VK_SUCCESS) << s.failed_step();
+  auto warnings = s.messages_with_id("KMT-bad-setting");
+  ASSERT_EQ(warnings.size(), 1u) << describe(s.messages());
+  EXPECT_EQ(warnings[0].text, "kmt_offer_reclaim.discard_rate=\"2000\" (in " + settings.file() +
+                                  ") is not a valid value: expected an integer from 0 to 1000; using the default, 500.");
+}
+
+// Issue 16 item 4: VK_LAYER_SETTINGS_PATH=/dev/zero made vkCreateInstance eat
+// 7 GB in 60 s inside the settings reader, and a FIFO blocks a reader that
+// opens it for ever. The layer alone on the driver (the implicit manifest):
+// the validation layer 1.3.239 reads the same path with the same reader and
+// would hang itself. A watchdog ends the process if creation does not return.
+class SettingsPathThatIsNotAFile : public ::testing::TestWithParam<const char*> {};
+
+long resident_mib() {
+  long pages = 0, resident = 0;
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return resident * sysconf(_SC_PAGESIZE) / (1 << 20);
+}
+
+TEST_P(SettingsPathThatIsNotAFile, IsNotReadAndSaysSoWithoutHangingOrGrowing) {
+  std::string path = GetParam();
+  char folder[] = "/tmp/kmt-fifo-XXXXXX";
+  if (path == "fifo") {
+    ASSERT_NE(mkdtemp(folder), nullptr);
+    path = std::string(folder) + "/vk_layer_settings.txt";
+    ASSERT_EQ(mkfifo(path.c_str(), 0600), 0);
+  }
+  std::atomic<bool> done{false};
+  std::thread watchdog([&] {
+    for (int i = 0; i < 300 && !done; i++) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!done) {
+      std::fprintf(stderr, "FAILED: vkCreateInstance/vkCreateDevice with VK_LAYER_SETTINGS_PATH=%s did not return "
+                           "in 30 s\n", path.c_str());
+      std::_Exit(1);
+    }
+  });
+  const long before = resident_mib();
+  const auto start = std::chrono::steady_clock::now();
+  {
+    StackOptions o;
+    o.stack = Stack::Implicit;
+    o.env = {{"VK_KMT_OFFER_RECLAIM_ENABLE", "1"}, {"VK_LAYER_SETTINGS_PATH", path},
+             {"VK_KMT_OFFER_RECLAIM_DISCARD", ""}};
+    VulkanStack s(o);
+    done = true;
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ASSERT_EQ(s.result(), VK_SUCCESS) << s.failed_step();
+    EXPECT_LT(seconds, 10.0);
+    EXPECT_LT(resident_mib() - before, 256) << "MiB resident added by instance + device creation";
+    EXPECT_EQ(status_after_offer(s), VK_ALLOCATION_STATUS_OFFERED_KMT) << "defaults in force";
+    auto file = s.messages_with_id("KMT-settings-file");
+    ASSERT_EQ(file.size(), 1u) << describe(s.messages_with_id("KMT-"));
+    EXPECT_NE(file[0].text.find("Settings file " + path + " is a"), std::string::npos) << file[0].text;
+    EXPECT_NE(file[0].text.find("not a regular file: it is not read"), std::string::npos) << file[0].text;
+  }
+  done = true;
+  watchdog.join();
+  if (std::string(GetParam()) == "fifo") {
+    std::remove(path.c_str());
+    rmdir(folder);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(DevZeroAndFifo, SettingsPathThatIsNotAFile, ::testing::Values("/dev/zero", "fifo"),
+                         [](const ::testing::TestParamInfo<const char*>& info) {
+                           return std::string(info.param) == "fifo" ? "Fifo" : "DevZero";
+                         });
 
 }  // namespace
 }  // namespace kmt

@@ -1,66 +1,32 @@
-// Unit tests of layer/settings.[ch].
+// Unit tests of layer/settings.[ch]: the parser, the precedence rules
+// (environment > settings file > app > default), the messages, the
+// description the startup line shows.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <cstring>
-#include <map>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "settings.h"
+#include "settings_env_guard.hpp"
 
 namespace {
 
-const char *const kNames[] = {"DISCARD",   "DISCARD_RATE",     "DISCARD_SEED", "DISCARD_FILL",
-                              "BUDGET_MB", "OFFERED_PRIORITY", "LOG_LEVEL",    "STATS"};
-
-std::string EnvName(const char *name) { return std::string("VK_KMT_OFFER_RECLAIM_") + name; }
-
-// Clears every VK_KMT_OFFER_RECLAIM_<SETTING> for the test and restores the
-// values the process had afterwards.
-class EnvGuard {
-  public:
-    EnvGuard()
-    {
-        for (const char *n : kNames) {
-            const char *v = getenv(EnvName(n).c_str());
-            saved_.emplace_back(EnvName(n), v ? std::optional<std::string>(v) : std::nullopt);
-            unsetenv(EnvName(n).c_str());
-        }
-    }
-    ~EnvGuard()
-    {
-        for (const auto &s : saved_) {
-            if (s.second)
-                setenv(s.first.c_str(), s.second->c_str(), 1);
-            else
-                unsetenv(s.first.c_str());
-        }
-    }
-    void Set(const char *name, const char *value) { setenv(EnvName(name).c_str(), value, 1); }
-
-  private:
-    std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
-};
-
-// The settings file, as seen through kmt_settings_load's lookup function
-// (a plain function pointer, so the table is a global).
-std::map<std::string, std::string> g_file;
-std::vector<std::string> g_looked_up;
-const char *FileLookup(const char *key)
-{
-    g_looked_up.push_back(key);
-    auto it = g_file.find(key);
-    return it == g_file.end() ? nullptr : it->second.c_str();
-}
-
 struct Complaints {
-    std::vector<std::pair<std::string, std::string>> list;
-    static void Complain(void *ctx, const char *name, const char *message)
+    std::vector<std::pair<std::string, std::string>> list; // (message ID, text)
+    static void Complain(void *ctx, const char *id, const char *message)
     {
-        static_cast<Complaints *>(ctx)->list.emplace_back(name, message);
+        static_cast<Complaints *>(ctx)->list.emplace_back(id, message);
+    }
+    std::string All() const
+    {
+        std::string out;
+        for (const auto &c : list)
+            out += "  [" + c.first + "] " + c.second + "\n";
+        return out;
     }
 };
 
@@ -83,14 +49,21 @@ void ExpectSame(const kmt_settings &a, const kmt_settings &b)
     EXPECT_EQ(a.stats, b.stats);
 }
 
+// One source's texts, built by key.
+struct Texts {
+    kmt_setting_texts t{};
+    std::vector<std::string> kept;
+    explicit Texts(const char *origin = nullptr) { t.origin = origin; }
+    Texts &Set(kmt_setting_id id, const char *text)
+    {
+        t.text[id] = text;
+        return *this;
+    }
+};
+
 class Settings : public ::testing::Test {
   protected:
-    void SetUp() override
-    {
-        g_file.clear();
-        g_looked_up.clear();
-    }
-    EnvGuard env_;
+    kmt::SettingsEnvGuard env_;
 };
 
 TEST_F(Settings, DefaultsMatchTheDocumentedTable)
@@ -237,32 +210,66 @@ TEST_F(Settings, IntegersWithALeadingZeroAreDecimal)
     EXPECT_EQ(s.discard_rate, 8u);
 }
 
-TEST_F(Settings, LoadWithNothingSetGivesTheDefaultsAndAsksTheFileForEveryKey)
+// ---- the list ---------------------------------------------------------------------------
+
+TEST_F(Settings, NamesAndKeysAreFoundInAnyCase)
+{
+    EXPECT_EQ(kmt_setting_find("DISCARD_RATE"), KMT_SETTING_DISCARD_RATE);
+    EXPECT_EQ(kmt_setting_find("discard_rate"), KMT_SETTING_DISCARD_RATE);
+    EXPECT_EQ(kmt_setting_find("Discard_Rate"), KMT_SETTING_DISCARD_RATE);
+    EXPECT_EQ(kmt_setting_find("discard"), KMT_SETTING_DISCARD);
+    EXPECT_EQ(kmt_setting_find("discard_"), KMT_SETTING_COUNT);
+    EXPECT_EQ(kmt_setting_find(""), KMT_SETTING_COUNT);
+    EXPECT_EQ(kmt_setting_find(nullptr), KMT_SETTING_COUNT);
+    char key[32];
+    kmt_setting_key(KMT_SETTING_OFFERED_PRIORITY, key, sizeof(key));
+    EXPECT_STREQ(key, "offered_priority");
+    kmt_setting_key(KMT_SETTING_OFFERED_PRIORITY, key, 5);
+    EXPECT_STREQ(key, "offe") << "cut, never overrun";
+    EXPECT_STREQ(kmt_setting_name(KMT_SETTING_STATS), "STATS");
+    EXPECT_STREQ(kmt_setting_default(KMT_SETTING_DISCARD_FILL), "poison");
+}
+
+TEST_F(Settings, EveryKindSaysWhatItTakes)
+{
+    const std::pair<kmt_setting_id, const char *> cases[] = {
+        {KMT_SETTING_DISCARD, "one of never, always, random, pressure"},
+        {KMT_SETTING_DISCARD_RATE, "an integer from 0 to 1000"},
+        {KMT_SETTING_DISCARD_SEED, "a non-negative integer (decimal, or hexadecimal with 0x)"},
+        {KMT_SETTING_OFFERED_PRIORITY, "a number from 0.0 to 1.0"},
+        {KMT_SETTING_LOG_LEVEL, "one of none, error, warning, info, verbose"},
+        {KMT_SETTING_STATS, "0 or 1 (also false/true, off/on, no/yes)"},
+    };
+    for (const auto &c : cases) {
+        char text[256];
+        kmt_setting_expected(c.first, text, sizeof(text));
+        EXPECT_STREQ(text, c.second) << kmt_setting_name(c.first);
+    }
+    char list[512];
+    kmt_setting_list(false, list, sizeof(list));
+    EXPECT_EQ(std::string(list), kmt::SettingList(false));
+    EXPECT_EQ(kmt::SettingList(false).rfind("discard, discard_rate, discard_seed, discard_fill, budget_mb, ", 0), 0u);
+    kmt_setting_list(true, list, 20);
+    EXPECT_STREQ(list, "DISCARD, DISCARD_RA") << "cut, never overrun";
+}
+
+// ---- precedence ------------------------------------------------------------------------------
+
+TEST_F(Settings, NothingSetGivesTheDefaultsFromTheDefaultSource)
 {
     Complaints c;
     kmt_settings s;
     std::memset(&s, 0x5a, sizeof(s));
-    kmt_settings_load(&s, FileLookup, &Complaints::Complain, &c);
+    kmt_settings_resolve(&s, nullptr, nullptr, &Complaints::Complain, &c);
     ExpectSame(s, Defaults());
-    EXPECT_TRUE(c.list.empty());
-    const std::vector<std::string> keys = {
-        "kmt_offer_reclaim.discard",   "kmt_offer_reclaim.discard_rate",     "kmt_offer_reclaim.discard_seed",
-        "kmt_offer_reclaim.discard_fill", "kmt_offer_reclaim.budget_mb",     "kmt_offer_reclaim.offered_priority",
-        "kmt_offer_reclaim.log_level", "kmt_offer_reclaim.stats"};
-    EXPECT_EQ(g_looked_up, keys);
+    for (int i = 0; i < KMT_SETTING_COUNT; i++) {
+        EXPECT_EQ(s.source[i], KMT_SOURCE_DEFAULT) << i;
+        EXPECT_STREQ(s.shown[i], kmt_setting_default(static_cast<kmt_setting_id>(i)));
+    }
+    EXPECT_TRUE(c.list.empty()) << c.All();
 }
 
-TEST_F(Settings, LoadWorksWithoutLookupOrComplaintCallback)
-{
-    env_.Set("DISCARD", "bogus");
-    env_.Set("STATS", "1");
-    kmt_settings s;
-    kmt_settings_load(&s, nullptr, nullptr, nullptr);
-    EXPECT_EQ(s.discard, KMT_DISCARD_NEVER);
-    EXPECT_TRUE(s.stats);
-}
-
-TEST_F(Settings, LoadReadsEverySettingFromTheEnvironment)
+TEST_F(Settings, EverySettingIsReadFromTheEnvironment)
 {
     env_.Set("DISCARD", "pressure");
     env_.Set("DISCARD_RATE", "125");
@@ -274,7 +281,7 @@ TEST_F(Settings, LoadReadsEverySettingFromTheEnvironment)
     env_.Set("STATS", "yes");
     Complaints c;
     kmt_settings s;
-    kmt_settings_load(&s, FileLookup, &Complaints::Complain, &c);
+    kmt_settings_resolve(&s, nullptr, nullptr, &Complaints::Complain, &c);
     EXPECT_EQ(s.discard, KMT_DISCARD_PRESSURE);
     EXPECT_EQ(s.discard_rate, 125u);
     EXPECT_EQ(s.discard_seed, 77u);
@@ -283,65 +290,169 @@ TEST_F(Settings, LoadReadsEverySettingFromTheEnvironment)
     EXPECT_EQ(s.offered_priority, 0.125f);
     EXPECT_EQ(s.log_level, KMT_LOG_VERBOSE);
     EXPECT_TRUE(s.stats);
-    EXPECT_TRUE(c.list.empty());
-    EXPECT_TRUE(g_looked_up.empty()) << "the file is not consulted for what the environment set";
+    for (int i = 0; i < KMT_SETTING_COUNT; i++)
+        EXPECT_EQ(s.source[i], KMT_SOURCE_ENV) << i;
+    EXPECT_TRUE(c.list.empty()) << c.All();
 }
 
-TEST_F(Settings, LoadReadsTheSettingsFileWhenTheEnvironmentIsSilent)
-{
-    g_file["kmt_offer_reclaim.discard"] = "random";
-    g_file["kmt_offer_reclaim.discard_rate"] = "10";
-    g_file["kmt_offer_reclaim.stats"] = "on";
-    g_file["kmt_offer_reclaim.log_level"] = ""; // empty: absent
-    Complaints c;
-    kmt_settings s;
-    kmt_settings_load(&s, FileLookup, &Complaints::Complain, &c);
-    EXPECT_EQ(s.discard, KMT_DISCARD_RANDOM);
-    EXPECT_EQ(s.discard_rate, 10u);
-    EXPECT_TRUE(s.stats);
-    EXPECT_EQ(s.log_level, KMT_LOG_WARNING);
-    EXPECT_TRUE(c.list.empty());
-}
-
-TEST_F(Settings, EnvironmentBeatsTheSettingsFile)
+TEST_F(Settings, EnvironmentBeatsFileBeatsAppBeatsDefault)
 {
     env_.Set("DISCARD", "always");
-    env_.Set("DISCARD_RATE", ""); // empty: falls through to the file
-    g_file["kmt_offer_reclaim.discard"] = "random";
-    g_file["kmt_offer_reclaim.discard_rate"] = "33";
+    env_.Set("DISCARD_FILL", ""); // empty: unset, in every source
+    Texts file("/etc/x/vk_layer_settings.txt"), app("VkLayerSettingsCreateInfoEXT");
+    file.Set(KMT_SETTING_DISCARD, "random").Set(KMT_SETTING_DISCARD_RATE, "33").Set(KMT_SETTING_DISCARD_FILL, "");
+    app.Set(KMT_SETTING_DISCARD, "pressure")
+        .Set(KMT_SETTING_DISCARD_RATE, "44")
+        .Set(KMT_SETTING_DISCARD_SEED, "7")
+        .Set(KMT_SETTING_DISCARD_FILL, "zero");
     Complaints c;
     kmt_settings s;
-    kmt_settings_load(&s, FileLookup, &Complaints::Complain, &c);
+    kmt_settings_resolve(&s, &file.t, &app.t, &Complaints::Complain, &c);
     EXPECT_EQ(s.discard, KMT_DISCARD_ALWAYS);
+    EXPECT_EQ(s.source[KMT_SETTING_DISCARD], KMT_SOURCE_ENV);
     EXPECT_EQ(s.discard_rate, 33u);
-    EXPECT_TRUE(c.list.empty());
+    EXPECT_EQ(s.source[KMT_SETTING_DISCARD_RATE], KMT_SOURCE_FILE);
+    EXPECT_EQ(s.discard_seed, 7u);
+    EXPECT_EQ(s.source[KMT_SETTING_DISCARD_SEED], KMT_SOURCE_APP);
+    EXPECT_EQ(s.discard_fill, KMT_FILL_ZERO);
+    EXPECT_EQ(s.source[KMT_SETTING_DISCARD_FILL], KMT_SOURCE_APP);
+    EXPECT_EQ(s.budget_mb, 0u);
+    EXPECT_EQ(s.source[KMT_SETTING_BUDGET_MB], KMT_SOURCE_DEFAULT);
+    EXPECT_TRUE(c.list.empty()) << c.All();
 }
 
-TEST_F(Settings, BadValueIsReportedByNameAndTheDefaultKept)
+TEST_F(Settings, ABadValueNamesItsSourceTheValidValuesAndTheDefault)
 {
     env_.Set("DISCARD_RATE", "lots");
-    g_file["kmt_offer_reclaim.discard_rate"] = "10"; // a bad env value does not fall back to the file
-    g_file["kmt_offer_reclaim.offered_priority"] = "2.0";
+    Texts file("/etc/x/vk_layer_settings.txt"), app("VkLayerSettingsCreateInfoEXT");
+    file.Set(KMT_SETTING_DISCARD_RATE, "10"); // a bad higher source does not fall back to a lower one
+    file.Set(KMT_SETTING_OFFERED_PRIORITY, "2.0");
+    app.Set(KMT_SETTING_DISCARD, "sometimes");
     Complaints c;
     kmt_settings s;
-    kmt_settings_load(&s, FileLookup, &Complaints::Complain, &c);
-    EXPECT_EQ(s.discard_rate, 500u);
-    EXPECT_EQ(s.offered_priority, 0.0f);
-    ASSERT_EQ(c.list.size(), 2u);
-    EXPECT_EQ(c.list[0].first, "DISCARD_RATE");
-    EXPECT_NE(c.list[0].second.find("VK_KMT_OFFER_RECLAIM_DISCARD_RATE"), std::string::npos) << c.list[0].second;
-    EXPECT_NE(c.list[0].second.find("lots"), std::string::npos) << c.list[0].second;
-    EXPECT_NE(c.list[0].second.find("default"), std::string::npos) << c.list[0].second;
-    EXPECT_EQ(c.list[1].first, "OFFERED_PRIORITY");
-    EXPECT_NE(c.list[1].second.find("kmt_offer_reclaim.offered_priority"), std::string::npos) << c.list[1].second;
-    EXPECT_NE(c.list[1].second.find("2.0"), std::string::npos) << c.list[1].second;
+    kmt_settings_resolve(&s, &file.t, &app.t, &Complaints::Complain, &c);
+    ExpectSame(s, Defaults());
+    for (int i = 0; i < KMT_SETTING_COUNT; i++)
+        EXPECT_EQ(s.source[i], KMT_SOURCE_DEFAULT) << i;
+    ASSERT_EQ(c.list.size(), 3u) << c.All();
+    for (const auto &m : c.list)
+        EXPECT_EQ(m.first, "KMT-bad-setting");
+    EXPECT_EQ(c.list[0].second,
+              "VkLayerSettingEXT discard=\"sometimes\" (in VkLayerSettingsCreateInfoEXT) is not a valid value: expected "
+              "one of never, always, random, pressure; using the default, never.");
+    EXPECT_EQ(c.list[1].second,
+              "VK_KMT_OFFER_RECLAIM_DISCARD_RATE=\"lots\" is not a valid value: expected an integer from 0 to 1000; "
+              "using the default, 500.");
+    EXPECT_EQ(c.list[2].second,
+              "kmt_offer_reclaim.offered_priority=\"2.0\" (in /etc/x/vk_layer_settings.txt) is not a valid value: "
+              "expected a number from 0.0 to 1.0; using the default, 0.0.");
+}
+
+TEST_F(Settings, ResolvingWorksWithoutAComplaintCallback)
+{
+    env_.Set("DISCARD", "bogus");
+    env_.Set("STATS", "1");
+    env_.Set("NO_SUCH", "1");
+    kmt_settings s;
+    kmt_settings_resolve(&s, nullptr, nullptr, nullptr, nullptr);
+    EXPECT_EQ(s.discard, KMT_DISCARD_NEVER);
+    EXPECT_TRUE(s.stats);
+}
+
+// ---- unknown variables -------------------------------------------------------------------------
+
+TEST_F(Settings, AnUnknownVariableWithThePrefixIsReportedAndChangesNothing)
+{
+    env_.Set("DISCARDS", "always");
+    env_.Set("ENABLE", "1");  // the manifest's, not a setting
+    env_.Set("DISABLE", "1"); // likewise
+    Complaints c;
+    kmt_settings s;
+    kmt_settings_resolve(&s, nullptr, nullptr, &Complaints::Complain, &c);
+    ExpectSame(s, Defaults());
+    ASSERT_EQ(c.list.size(), 1u) << c.All();
+    EXPECT_EQ(c.list[0].first, "KMT-unknown-setting");
+    EXPECT_EQ(c.list[0].second, "VK_KMT_OFFER_RECLAIM_DISCARDS is not a setting of VK_LAYER_KMT_offer_reclaim and is "
+                                "ignored; the settings are " +
+                                    kmt::SettingList(true) + " (and ENABLE, DISABLE).");
+}
+
+TEST_F(Settings, AVariableInTheWrongCaseIsReportedWithTheNameItMeant)
+{
+    env_.SetRaw("vk_kmt_offer_reclaim_discard", "always");
+    env_.SetRaw("VK_KMT_OFFER_RECLAIM_Discard_Rate", "7");
+    Complaints c;
+    kmt_settings s;
+    kmt_settings_resolve(&s, nullptr, nullptr, &Complaints::Complain, &c);
+    ExpectSame(s, Defaults()); // names are exact: neither is read
+    ASSERT_EQ(c.list.size(), 2u) << c.All();
+    std::string all = c.All();
+    EXPECT_NE(all.find("vk_kmt_offer_reclaim_discard is ignored: environment variable names are upper case; did you "
+                       "mean VK_KMT_OFFER_RECLAIM_DISCARD?"),
+              std::string::npos)
+        << all;
+    EXPECT_NE(all.find("VK_KMT_OFFER_RECLAIM_Discard_Rate is ignored: environment variable names are upper case; did "
+                       "you mean VK_KMT_OFFER_RECLAIM_DISCARD_RATE?"),
+              std::string::npos)
+        << all;
+}
+
+// ---- the startup line's list ---------------------------------------------------------------------
+
+TEST_F(Settings, TheDescriptionListsEverySettingWithItsValueAndSource)
+{
+    env_.Set("DISCARD", "Always");
+    env_.Set("LOG_LEVEL", "bogus"); // rejected: shown as the default
+    Texts file("f"), app("a");
+    file.Set(KMT_SETTING_DISCARD_RATE, "33");
+    app.Set(KMT_SETTING_OFFERED_PRIORITY, "0.25");
+    kmt_settings s;
+    kmt_settings_resolve(&s, &file.t, &app.t, nullptr, nullptr);
+    char text[1024];
+    kmt_settings_describe(&s, text, sizeof(text));
+    // Every setting in list order: the three set above with their sources,
+    // LOG_LEVEL (rejected) and the rest at their defaults.
+    std::string expected;
+    for (int i = 0; i < KMT_SETTING_COUNT; i++) {
+        const auto id = static_cast<kmt_setting_id>(i);
+        char key[64];
+        kmt_setting_key(id, key, sizeof(key));
+        std::string value = std::string(kmt_setting_default(id)) + " (default)";
+        if (id == KMT_SETTING_DISCARD)
+            value = "Always (environment)";
+        else if (id == KMT_SETTING_DISCARD_RATE)
+            value = "33 (file)";
+        else if (id == KMT_SETTING_OFFERED_PRIORITY)
+            value = "0.25 (app)";
+        expected += (i ? ", " : "") + std::string(key) + "=" + value;
+    }
+    EXPECT_EQ(std::string(text), expected);
+    EXPECT_NE(expected.find("discard=Always (environment), discard_rate=33 (file), discard_seed=1 (default), "
+                            "discard_fill=poison (default), budget_mb=0 (default), offered_priority=0.25 (app), "
+                            "log_level=warning (default)"),
+              std::string::npos);
+    char small[16];
+    kmt_settings_describe(&s, small, sizeof(small));
+    EXPECT_STREQ(small, "discard=Always ") << "cut, never overrun";
+}
+
+TEST_F(Settings, ALongValueIsShownCut)
+{
+    const std::string seed = std::string(60, '0') + "42"; // decimal with leading zeros: 42
+    env_.Set("DISCARD_SEED", seed.c_str());
+    kmt_settings s;
+    kmt_settings_resolve(&s, nullptr, nullptr, nullptr, nullptr);
+    EXPECT_EQ(s.discard_seed, 42u);
+    EXPECT_EQ(std::string(s.shown[KMT_SETTING_DISCARD_SEED]), std::string(KMT_SETTING_SHOWN_MAX - 4, '0') + "...");
 }
 
 TEST_F(Settings, EnvironmentIsRestoredAfterEachTest)
 {
-    // EnvGuard cleared everything this test can see.
-    for (const char *n : kNames)
-        EXPECT_EQ(getenv(EnvName(n).c_str()), nullptr) << n;
+    // SettingsEnvGuard cleared everything this test can see.
+    for (int i = 0; i < KMT_SETTING_COUNT; i++)
+        EXPECT_EQ(getenv((std::string("VK_KMT_OFFER_RECLAIM_") + kmt_setting_name(static_cast<kmt_setting_id>(i))).c_str()),
+                  nullptr);
+    EXPECT_EQ(getenv("vk_kmt_offer_reclaim_discard"), nullptr);
 }
 
 } // namespace

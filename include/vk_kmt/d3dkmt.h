@@ -16,11 +16,14 @@
  *
  * What it gives ported code (DXVK, Wine, vkd3d-proton ...):
  *
- *  1. The WDK names, field orders, types and numeric values of the offer /
- *     reclaim / paging-queue part of d3dkmthk.h and d3dukmdt.h. On every
- *     64-bit target the structs have the Windows x64 sizes and offsets (which
- *     are also the fixed layouts of the WSL dxgkrnl uapi); static asserts at
- *     the end of the type section check it.
+ *  1. The WDK names (struct and enum tags included), field orders, types and
+ *     numeric values of the offer / reclaim / paging-queue part of
+ *     d3dkmthk.h and d3dukmdt.h, with the UMD-level D3DDDI_OFFER_PRIORITY and
+ *     D3DDDI_OFFER_FLAGS for ported drivers. Pointer fields follow the WDK's
+ *     D3DKMT_PTR: on every non-Windows target, 32-bit ones included, the
+ *     structs have the Windows x64 sizes and offsets (which are also the fixed
+ *     layouts of the WSL dxgkrnl uapi); on 32-bit Windows the x86 ones.
+ *     Static asserts after the type section check every size and offset.
  *
  *  2. A process-wide, thread-safe handle registry (the VkKmt* functions) that
  *     hands out 32-bit D3DKMT_HANDLEs for a VkDevice, its VkDeviceMemory
@@ -44,7 +47,15 @@
  *                                <d3dkmthk.h>; the layout asserts still run);
  *   VK_KMT_D3DKMT_PREFIXED_NAMES name the five thunks VkKmtD3DKMTOfferAllocations
  *                                etc. instead of D3DKMTOfferAllocations, so they
- *                                cannot clash with gdi32's exports (Wine).
+ *                                cannot clash with gdi32's exports (Wine);
+ *   VK_KMT_D3DKMT_FIXED_LAYOUT   1: pointer fields take 8 bytes on every target
+ *                                (the WDK's non-Windows D3DKMT_PTR), 0: natural
+ *                                pointers. Default 1, 0 when _WIN32 is defined,
+ *                                as in the WDK. Set it to 0 with
+ *                                VK_KMT_D3DKMT_NO_TYPES when a 32-bit non-Windows
+ *                                build brings natural-layout types of its own
+ *                                (headers written for Windows), so the layout
+ *                                asserts check the layout it uses.
  * The STATUS_* and TRUE / FALSE macros are each defined only if not defined yet.
  *
  * Windows rules followed, and the decisions taken where Windows is silent, are
@@ -139,6 +150,34 @@ typedef int32_t NTSTATUS;
 #define VK_KMT_D3DKMT_ALIGN64 _Alignas(8)
 #endif
 
+/* Pointer fields, as the WDK's D3DKMT_PTR(Type, Name) declares them
+ * (d3dukmdt.h): outside Windows, a union of the pointer with an 8-aligned
+ * UINT64 named Name##_Align, so that a 32-bit process fills the same x64
+ * layout a 64-bit kernel (WSL's dxgkrnl) reads, with no thunking layer; on
+ * Windows a plain pointer (WOW64 translates). Decision: this header follows
+ * the WDK rather than the natural i386 layout, so one struct layout serves
+ * 32- and 64-bit Linux processes. Assign the pointer member by name after
+ * zeroing the struct (a positional brace initializer sets the UINT64 member,
+ * as the WDK warns); the implementation below zeroes all 8 bytes it writes. */
+#ifndef VK_KMT_D3DKMT_FIXED_LAYOUT
+#ifdef _WIN32
+#define VK_KMT_D3DKMT_FIXED_LAYOUT 0
+#else
+#define VK_KMT_D3DKMT_FIXED_LAYOUT 1
+#endif
+#endif
+#if VK_KMT_D3DKMT_FIXED_LAYOUT
+#define VK_KMT_D3DKMT_PTR_HELPER(Name) VK_KMT_D3DKMT_ALIGN64 UINT64 Name;
+#define VK_KMT_D3DKMT_PTR(Type, Name)      \
+    union {                                \
+        VK_KMT_D3DKMT_PTR_HELPER(Name##_Align) \
+        Type Name;                         \
+    }
+#else
+#define VK_KMT_D3DKMT_PTR_HELPER(Name)
+#define VK_KMT_D3DKMT_PTR(Type, Name) Type Name
+#endif
+
 /* Most handles one offer / reclaim may name: the WSL guest's
  * D3DKMT_MAKERESIDENT_ALLOC_MAX (Windows publishes no limit). */
 #ifndef D3DKMT_MAKERESIDENT_ALLOC_MAX
@@ -165,8 +204,19 @@ typedef enum _D3DKMT_OFFER_PRIORITY {
     D3DKMT_OFFER_PRIORITY_AUTO = 4    /* chosen from the allocation's own priority */
 } D3DKMT_OFFER_PRIORITY;
 
-/* Offer flags, KMT bit positions (the UMD's D3DDDI_OFFER_FLAGS has
- * AllowDecommit at bit 0 instead). Same bits as VkOfferFlagBitsKMT:
+/* The UMD-level priority (d3dukmdt.h) that a ported user-mode driver passes
+ * to pfnOfferAllocationsCb: the KMT values plus NONE = 0 ("do not offer"),
+ * which an offer must not use (the thunks reject priority 0). LOW..AUTO equal
+ * the D3DKMT_OFFER_PRIORITY values, so a UMD passes them on unchanged. */
+typedef enum _D3DDDI_OFFER_PRIORITY {
+    D3DDDI_OFFER_PRIORITY_NONE = 0,   /* do not offer */
+    D3DDDI_OFFER_PRIORITY_LOW = 1,    /* content has no useful value */
+    D3DDDI_OFFER_PRIORITY_NORMAL = 2, /* useful but easy to regenerate */
+    D3DDDI_OFFER_PRIORITY_HIGH = 3,   /* useful and hard to regenerate */
+    D3DDDI_OFFER_PRIORITY_AUTO = 4    /* let the memory manager decide */
+} D3DDDI_OFFER_PRIORITY;
+
+/* Offer flags, KMT bit positions. Same bits as VkOfferFlagBitsKMT:
  * OfferImmediately = take effect now, without waiting for GPU work submitted
  * before the offer; AllowDecommit = the allocation may be decommitted, and a
  * reclaim may then report D3DDDI_RECLAIM_RESULT_NOT_COMMITTED. Reserved bits
@@ -182,6 +232,20 @@ typedef struct _D3DKMT_OFFER_FLAGS {
     };
 } D3DKMT_OFFER_FLAGS;
 
+/* The UMD-level offer flags (d3dukmdt.h, WDDM 2.1): AllowDecommit is bit 0
+ * here but bit 1 in D3DKMT_OFFER_FLAGS, and there is no OfferImmediately.
+ * Translate field by field, never by Value (docs/PORTING.md, "The
+ * bit-position trap"). The WDK's tag has no leading underscore. */
+typedef struct D3DDDI_OFFER_FLAGS {
+    union {
+        struct {
+            UINT AllowDecommit : 1; /* bit 0 */
+            UINT Reserved : 31;
+        };
+        UINT Value;
+    };
+} D3DDDI_OFFER_FLAGS;
+
 /* Per-allocation outcome of a reclaim. FALSE / TRUE of the older BOOL form
  * equal OK / DISCARDED. Same values as VkReclaimResultKMT. */
 typedef enum _D3DDDI_RECLAIM_RESULT {
@@ -190,8 +254,9 @@ typedef enum _D3DDDI_RECLAIM_RESULT {
     D3DDDI_RECLAIM_RESULT_NOT_COMMITTED = 2 /* gone: free and recreate the object */
 } D3DDDI_RECLAIM_RESULT;
 
-/* Scheduling priority of a paging queue among its device's queues. */
-typedef enum _D3DDDI_PAGINGQUEUE_PRIORITY {
+/* Scheduling priority of a paging queue among its device's queues. The WDK's
+ * tag has no leading underscore. */
+typedef enum D3DDDI_PAGINGQUEUE_PRIORITY {
     D3DDDI_PAGINGQUEUE_PRIORITY_BELOW_NORMAL = -1,
     D3DDDI_PAGINGQUEUE_PRIORITY_NORMAL = 0,
     D3DDDI_PAGINGQUEUE_PRIORITY_ABOVE_NORMAL = 1
@@ -200,58 +265,60 @@ typedef enum _D3DDDI_PAGINGQUEUE_PRIORITY {
 /* Argument of D3DKMTOfferAllocations. Exactly one of pResources (runtime
  * resource handles: VkKmtRegisterBuffer / VkKmtRegisterImage) and HandleList
  * (allocation handles: VkKmtRegisterMemory) is non-NULL, with NumAllocations
- * entries. x64: 40 bytes. */
+ * entries. Offsets: fixed / x64 layout, then natural x86 (32-bit Windows). */
 typedef struct _D3DKMT_OFFERALLOCATIONS {
-    D3DKMT_HANDLE hDevice;           /*  0 in: device that owns the handles */
-    D3DKMT_HANDLE* pResources;       /*  8 in */
-    const D3DKMT_HANDLE* HandleList; /* 16 in */
-    UINT NumAllocations;             /* 24 in */
-    D3DKMT_OFFER_PRIORITY Priority;  /* 28 in */
-    D3DKMT_OFFER_FLAGS Flags;        /* 32 in (Windows 10; absent in Windows 8) */
-} D3DKMT_OFFERALLOCATIONS;
+    D3DKMT_HANDLE hDevice;                                 /*  0  0 in: device that owns the handles */
+    VK_KMT_D3DKMT_PTR(D3DKMT_HANDLE*, pResources);         /*  8  4 in */
+    VK_KMT_D3DKMT_PTR(const D3DKMT_HANDLE*, HandleList);   /* 16  8 in */
+    UINT NumAllocations;                                   /* 24 12 in */
+    D3DKMT_OFFER_PRIORITY Priority;                        /* 28 16 in */
+    D3DKMT_OFFER_FLAGS Flags;                              /* 32 20 in (Windows 10; absent in Windows 8) */
+} D3DKMT_OFFERALLOCATIONS;                                 /* 40 24 bytes */
 
-/* Argument of D3DKMTReclaimAllocations (Windows 8 form). x64: 40 bytes. */
+/* Argument of D3DKMTReclaimAllocations (Windows 8 form). */
 typedef struct _D3DKMT_RECLAIMALLOCATIONS {
-    D3DKMT_HANDLE hDevice;           /*  0 in */
-    D3DKMT_HANDLE* pResources;       /*  8 in */
-    const D3DKMT_HANDLE* HandleList; /* 16 in */
-    BOOL* pDiscarded;                /* 24 out, optional: TRUE = contents lost */
-    UINT NumAllocations;             /* 32 in */
-} D3DKMT_RECLAIMALLOCATIONS;
+    D3DKMT_HANDLE hDevice;                                 /*  0  0 in */
+    VK_KMT_D3DKMT_PTR(D3DKMT_HANDLE*, pResources);         /*  8  4 in */
+    VK_KMT_D3DKMT_PTR(const D3DKMT_HANDLE*, HandleList);   /* 16  8 in */
+    VK_KMT_D3DKMT_PTR(BOOL*, pDiscarded);                  /* 24 12 out, optional: TRUE = contents lost */
+    UINT NumAllocations;                                   /* 32 16 in */
+} D3DKMT_RECLAIMALLOCATIONS;                               /* 40 20 bytes */
 
 /* Argument of D3DKMTReclaimAllocations2 (Windows 10). hPagingQueue is a paging
- * queue (the DDI page's "handle to the device" is a doc error). x64: 40 bytes. */
+ * queue (the DDI page's "handle to the device" is a doc error). */
 typedef struct _D3DKMT_RECLAIMALLOCATIONS2 {
-    D3DKMT_HANDLE hPagingQueue;      /*  0 in */
-    UINT NumAllocations;             /*  4 in */
-    D3DKMT_HANDLE* pResources;       /*  8 in */
-    const D3DKMT_HANDLE* HandleList; /* 16 in */
-    union {                          /* 24 out, optional */
+    D3DKMT_HANDLE hPagingQueue;                            /*  0  0 in */
+    UINT NumAllocations;                                   /*  4  4 in */
+    VK_KMT_D3DKMT_PTR(D3DKMT_HANDLE*, pResources);         /*  8  8 in */
+    VK_KMT_D3DKMT_PTR(const D3DKMT_HANDLE*, HandleList);   /* 16 12 in */
+    union {                                                /* 24 16 out, optional */
         BOOL* pDiscarded;
         D3DDDI_RECLAIM_RESULT* pResults;
+        VK_KMT_D3DKMT_PTR_HELPER(AlignUnionTo64)
     };
-    VK_KMT_D3DKMT_ALIGN64 UINT64 PagingFenceValue; /* 32 out */
-} D3DKMT_RECLAIMALLOCATIONS2;
+    VK_KMT_D3DKMT_ALIGN64 UINT64 PagingFenceValue;         /* 32 24 out */
+} D3DKMT_RECLAIMALLOCATIONS2;                              /* 40 32 bytes */
 
-/* Argument of D3DKMTCreatePagingQueue. x64: 32 bytes. */
+/* Argument of D3DKMTCreatePagingQueue. */
 typedef struct _D3DKMT_CREATEPAGINGQUEUE {
-    D3DKMT_HANDLE hDevice;                /*  0 in */
-    D3DDDI_PAGINGQUEUE_PRIORITY Priority; /*  4 in */
-    D3DKMT_HANDLE hPagingQueue;           /*  8 out */
-    D3DKMT_HANDLE hSyncObject;            /* 12 out: the queue's monitored fence */
-    void* FenceValueCPUVirtualAddress;    /* 16 out: always NULL here, see below */
-    UINT PhysicalAdapterIndex;            /* 24 in: must be 0 */
-} D3DKMT_CREATEPAGINGQUEUE;
+    D3DKMT_HANDLE hDevice;                                 /*  0  0 in */
+    D3DDDI_PAGINGQUEUE_PRIORITY Priority;                  /*  4  4 in */
+    D3DKMT_HANDLE hPagingQueue;                            /*  8  8 out */
+    D3DKMT_HANDLE hSyncObject;                             /* 12 12 out: the queue's monitored fence */
+    VK_KMT_D3DKMT_PTR(void*, FenceValueCPUVirtualAddress); /* 16 16 out: always NULL here, see below */
+    UINT PhysicalAdapterIndex;                             /* 24 20 in: must be 0 */
+} D3DKMT_CREATEPAGINGQUEUE;                                /* 32 24 bytes */
 
-/* Argument of D3DKMTDestroyPagingQueue. 4 bytes. */
-typedef struct _D3DDDI_DESTROYPAGINGQUEUE {
+/* Argument of D3DKMTDestroyPagingQueue. 4 bytes. The WDK's tag has no leading
+ * underscore. */
+typedef struct D3DDDI_DESTROYPAGINGQUEUE {
     D3DKMT_HANDLE hPagingQueue; /* in */
 } D3DDDI_DESTROYPAGINGQUEUE;
 
 #endif /* VK_KMT_D3DKMT_NO_TYPES */
 
 /* ------------------------------------------------------------------------- */
-/* Layout checks: the Windows x64 (= WSL uapi) sizes and offsets             */
+/* Layout checks: every size and offset, per target                          */
 /* ------------------------------------------------------------------------- */
 
 #ifdef __cplusplus
@@ -263,6 +330,7 @@ typedef struct _D3DDDI_DESTROYPAGINGQUEUE {
 VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_HANDLE) == 4, "D3DKMT_HANDLE is a 32-bit UINT");
 VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(NTSTATUS) == 4, "NTSTATUS is a 32-bit LONG");
 VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(BOOL) == 4, "BOOL is a 32-bit int");
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(UINT64) == 8, "UINT64");
 VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(BOOL) == sizeof(D3DDDI_RECLAIM_RESULT), "pDiscarded/pResults union");
 VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_OFFER_FLAGS) == 4, "D3DKMT_OFFER_FLAGS is one UINT");
 VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_OFFER_PRIORITY) == 4, "enum is 32 bits");
@@ -270,45 +338,100 @@ VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DDDI_PAGINGQUEUE_PRIORITY) == 4, "enum is 3
 VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DDDI_DESTROYPAGINGQUEUE) == 4, "D3DDDI_DESTROYPAGINGQUEUE");
 VK_KMT_D3DKMT_STATIC_ASSERT(offsetof(D3DKMT_RECLAIMALLOCATIONS2, PagingFenceValue) % 8 == 0, "ALIGN64");
 
-#if UINTPTR_MAX == 0xFFFFFFFFFFFFFFFFu
+/* VK_KMT_D3DKMT_ASSERT_AT(type, field, offset): field sits at offset. */
+#define VK_KMT_D3DKMT_ASSERT_AT(type, field, offset) \
+    VK_KMT_D3DKMT_STATIC_ASSERT(offsetof(type, field) == (offset), #type "::" #field " at " #offset)
+
+#if VK_KMT_D3DKMT_FIXED_LAYOUT || UINTPTR_MAX == 0xFFFFFFFFFFFFFFFFu
+/* The x64 layout: every 64-bit target, and every target with the WDK's fixed
+ * (non-Windows) D3DKMT_PTR, where each pointer field takes 8 bytes at an
+ * 8-aligned offset whatever the pointer size. */
 /* D3DKMT_OFFERALLOCATIONS = WSL struct d3dkmt_offerallocations:
  * {u32 device; u32 pad; u64 resources; u64 allocations; u32 allocation_count;
  *  u32 priority; u32 flags; u32 pad}. */
 VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_OFFERALLOCATIONS) == 40, "OFFERALLOCATIONS size");
-VK_KMT_D3DKMT_STATIC_ASSERT(offsetof(D3DKMT_OFFERALLOCATIONS, hDevice) == 0, "hDevice");
-VK_KMT_D3DKMT_STATIC_ASSERT(offsetof(D3DKMT_OFFERALLOCATIONS, pResources) == 8, "pResources");
-VK_KMT_D3DKMT_STATIC_ASSERT(offsetof(D3DKMT_OFFERALLOCATIONS, HandleList) == 16, "HandleList");
-VK_KMT_D3DKMT_STATIC_ASSERT(offsetof(D3DKMT_OFFERALLOCATIONS, NumAllocations) == 24, "NumAllocations");
-VK_KMT_D3DKMT_STATIC_ASSERT(offsetof(D3DKMT_OFFERALLOCATIONS, Priority) == 28, "Priority");
-VK_KMT_D3DKMT_STATIC_ASSERT(offsetof(D3DKMT_OFFERALLOCATIONS, Flags) == 32, "Flags");
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_OFFERALLOCATIONS, hDevice, 0);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_OFFERALLOCATIONS, pResources, 8);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_OFFERALLOCATIONS, HandleList, 16);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_OFFERALLOCATIONS, NumAllocations, 24);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_OFFERALLOCATIONS, Priority, 28);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_OFFERALLOCATIONS, Flags, 32);
 /* D3DKMT_RECLAIMALLOCATIONS (Windows 8): natural x64 alignment. */
 VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_RECLAIMALLOCATIONS) == 40, "RECLAIMALLOCATIONS size");
-VK_KMT_D3DKMT_STATIC_ASSERT(offsetof(D3DKMT_RECLAIMALLOCATIONS, hDevice) == 0, "hDevice");
-VK_KMT_D3DKMT_STATIC_ASSERT(offsetof(D3DKMT_RECLAIMALLOCATIONS, pResources) == 8, "pResources");
-VK_KMT_D3DKMT_STATIC_ASSERT(offsetof(D3DKMT_RECLAIMALLOCATIONS, HandleList) == 16, "HandleList");
-VK_KMT_D3DKMT_STATIC_ASSERT(offsetof(D3DKMT_RECLAIMALLOCATIONS, pDiscarded) == 24, "pDiscarded");
-VK_KMT_D3DKMT_STATIC_ASSERT(offsetof(D3DKMT_RECLAIMALLOCATIONS, NumAllocations) == 32, "NumAllocations");
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_RECLAIMALLOCATIONS, hDevice, 0);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_RECLAIMALLOCATIONS, pResources, 8);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_RECLAIMALLOCATIONS, HandleList, 16);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_RECLAIMALLOCATIONS, pDiscarded, 24);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_RECLAIMALLOCATIONS, NumAllocations, 32);
 /* D3DKMT_RECLAIMALLOCATIONS2 = WSL struct d3dkmt_reclaimallocations2:
  * {u32 paging_queue; u32 allocation_count; u64 resources; u64 allocations;
  *  u64 discarded_or_results; u64 paging_fence_value}. */
 VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_RECLAIMALLOCATIONS2) == 40, "RECLAIMALLOCATIONS2 size");
-VK_KMT_D3DKMT_STATIC_ASSERT(offsetof(D3DKMT_RECLAIMALLOCATIONS2, hPagingQueue) == 0, "hPagingQueue");
-VK_KMT_D3DKMT_STATIC_ASSERT(offsetof(D3DKMT_RECLAIMALLOCATIONS2, NumAllocations) == 4, "NumAllocations");
-VK_KMT_D3DKMT_STATIC_ASSERT(offsetof(D3DKMT_RECLAIMALLOCATIONS2, pResources) == 8, "pResources");
-VK_KMT_D3DKMT_STATIC_ASSERT(offsetof(D3DKMT_RECLAIMALLOCATIONS2, HandleList) == 16, "HandleList");
-VK_KMT_D3DKMT_STATIC_ASSERT(offsetof(D3DKMT_RECLAIMALLOCATIONS2, pDiscarded) == 24, "pDiscarded");
-VK_KMT_D3DKMT_STATIC_ASSERT(offsetof(D3DKMT_RECLAIMALLOCATIONS2, pResults) == 24, "pResults");
-VK_KMT_D3DKMT_STATIC_ASSERT(offsetof(D3DKMT_RECLAIMALLOCATIONS2, PagingFenceValue) == 32, "PagingFenceValue");
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_RECLAIMALLOCATIONS2, hPagingQueue, 0);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_RECLAIMALLOCATIONS2, NumAllocations, 4);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_RECLAIMALLOCATIONS2, pResources, 8);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_RECLAIMALLOCATIONS2, HandleList, 16);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_RECLAIMALLOCATIONS2, pDiscarded, 24);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_RECLAIMALLOCATIONS2, pResults, 24);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_RECLAIMALLOCATIONS2, PagingFenceValue, 32);
 /* D3DKMT_CREATEPAGINGQUEUE = WSL struct d3dkmt_createpagingqueue:
  * {u32 device; u32 priority; u32 paging_queue; u32 sync_object;
  *  u64 fence_cpu_virtual_address; u32 physical_adapter_index; u32 pad}. */
 VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_CREATEPAGINGQUEUE) == 32, "CREATEPAGINGQUEUE size");
-VK_KMT_D3DKMT_STATIC_ASSERT(offsetof(D3DKMT_CREATEPAGINGQUEUE, hDevice) == 0, "hDevice");
-VK_KMT_D3DKMT_STATIC_ASSERT(offsetof(D3DKMT_CREATEPAGINGQUEUE, Priority) == 4, "Priority");
-VK_KMT_D3DKMT_STATIC_ASSERT(offsetof(D3DKMT_CREATEPAGINGQUEUE, hPagingQueue) == 8, "hPagingQueue");
-VK_KMT_D3DKMT_STATIC_ASSERT(offsetof(D3DKMT_CREATEPAGINGQUEUE, hSyncObject) == 12, "hSyncObject");
-VK_KMT_D3DKMT_STATIC_ASSERT(offsetof(D3DKMT_CREATEPAGINGQUEUE, FenceValueCPUVirtualAddress) == 16, "FenceValueCPUVirtualAddress");
-VK_KMT_D3DKMT_STATIC_ASSERT(offsetof(D3DKMT_CREATEPAGINGQUEUE, PhysicalAdapterIndex) == 24, "PhysicalAdapterIndex");
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_CREATEPAGINGQUEUE, hDevice, 0);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_CREATEPAGINGQUEUE, Priority, 4);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_CREATEPAGINGQUEUE, hPagingQueue, 8);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_CREATEPAGINGQUEUE, hSyncObject, 12);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_CREATEPAGINGQUEUE, FenceValueCPUVirtualAddress, 16);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_CREATEPAGINGQUEUE, PhysicalAdapterIndex, 24);
+#elif UINTPTR_MAX == 0xFFFFFFFFu
+/* The natural x86 layout (32-bit Windows, where WOW64 translates; or a
+ * natural-layout build with VK_KMT_D3DKMT_FIXED_LAYOUT 0): 4-byte pointers,
+ * PagingFenceValue 8-aligned (D3DKMT_ALIGN64, and MSVC's own alignment). */
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_OFFERALLOCATIONS) == 24, "OFFERALLOCATIONS size");
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_OFFERALLOCATIONS, hDevice, 0);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_OFFERALLOCATIONS, pResources, 4);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_OFFERALLOCATIONS, HandleList, 8);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_OFFERALLOCATIONS, NumAllocations, 12);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_OFFERALLOCATIONS, Priority, 16);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_OFFERALLOCATIONS, Flags, 20);
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_RECLAIMALLOCATIONS) == 20, "RECLAIMALLOCATIONS size");
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_RECLAIMALLOCATIONS, hDevice, 0);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_RECLAIMALLOCATIONS, pResources, 4);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_RECLAIMALLOCATIONS, HandleList, 8);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_RECLAIMALLOCATIONS, pDiscarded, 12);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_RECLAIMALLOCATIONS, NumAllocations, 16);
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_RECLAIMALLOCATIONS2) == 32, "RECLAIMALLOCATIONS2 size");
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_RECLAIMALLOCATIONS2, hPagingQueue, 0);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_RECLAIMALLOCATIONS2, NumAllocations, 4);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_RECLAIMALLOCATIONS2, pResources, 8);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_RECLAIMALLOCATIONS2, HandleList, 12);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_RECLAIMALLOCATIONS2, pDiscarded, 16);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_RECLAIMALLOCATIONS2, pResults, 16);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_RECLAIMALLOCATIONS2, PagingFenceValue, 24);
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_CREATEPAGINGQUEUE) == 24, "CREATEPAGINGQUEUE size");
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_CREATEPAGINGQUEUE, hDevice, 0);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_CREATEPAGINGQUEUE, Priority, 4);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_CREATEPAGINGQUEUE, hPagingQueue, 8);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_CREATEPAGINGQUEUE, hSyncObject, 12);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_CREATEPAGINGQUEUE, FenceValueCPUVirtualAddress, 16);
+VK_KMT_D3DKMT_ASSERT_AT(D3DKMT_CREATEPAGINGQUEUE, PhysicalAdapterIndex, 20);
+#else
+#error "vk_kmt/d3dkmt.h: no WDK layout known for this pointer size"
+#endif
+
+#ifndef VK_KMT_D3DKMT_NO_TYPES
+/* The UMD-level types, checked where this header defines them (a build with
+ * its own d3dkmthk.h need not have d3dukmdt.h's). LOW..AUTO are the KMT
+ * priorities. */
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DDDI_OFFER_FLAGS) == 4, "D3DDDI_OFFER_FLAGS is one UINT");
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DDDI_OFFER_PRIORITY) == 4, "enum is 32 bits");
+VK_KMT_D3DKMT_STATIC_ASSERT((int)D3DDDI_OFFER_PRIORITY_NONE == 0 &&
+                            (int)D3DDDI_OFFER_PRIORITY_LOW == (int)D3DKMT_OFFER_PRIORITY_LOW &&
+                            (int)D3DDDI_OFFER_PRIORITY_NORMAL == (int)D3DKMT_OFFER_PRIORITY_NORMAL &&
+                            (int)D3DDDI_OFFER_PRIORITY_HIGH == (int)D3DKMT_OFFER_PRIORITY_HIGH &&
+                            (int)D3DDDI_OFFER_PRIORITY_AUTO == (int)D3DKMT_OFFER_PRIORITY_AUTO,
+                            "UMD and KMT offer priorities");
 #endif
 
 /* The WDK values equal the Vulkan extension's, so code may cast between them. */
@@ -1225,7 +1348,10 @@ VK_KMT_D3DKMT_NAME(D3DKMTCreatePagingQueue)(D3DKMT_CREATEPAGINGQUEUE* pData)
         return STATUS_INVALID_PARAMETER;
     pData->hPagingQueue = 0;
     pData->hSyncObject = 0;
-    pData->FenceValueCPUVirtualAddress = NULL;
+    /* All of the field: 8 bytes in the fixed layout, also for a 32-bit
+     * pointer (the WDK's D3DKMT_PTR union), so a 64-bit reader sees NULL. */
+    memset(&pData->FenceValueCPUVirtualAddress, 0,
+           VK_KMT_D3DKMT_FIXED_LAYOUT ? sizeof(UINT64) : sizeof(pData->FenceValueCPUVirtualAddress));
     if ((int)pData->Priority < -1 || (int)pData->Priority > 1 /* BELOW_NORMAL..ABOVE_NORMAL */ ||
         pData->PhysicalAdapterIndex != 0)
         return STATUS_INVALID_PARAMETER;

@@ -24,6 +24,9 @@ const struct kmt_c_layout_row* kmt_c_layout(size_t* count);
 unsigned int kmt_c_offer_flags_value(unsigned int offer_immediately, unsigned int allow_decommit,
                                      unsigned int reserved);
 
+/* D3DDDI_OFFER_FLAGS{AllowDecommit, Reserved}.Value, as C packs the bitfields. */
+unsigned int kmt_c_ddi_offer_flags_value(unsigned int allow_decommit, unsigned int reserved);
+
 #ifdef __cplusplus
 }
 #endif

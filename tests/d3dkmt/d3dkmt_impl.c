@@ -13,7 +13,8 @@
  * whichever language includes it; these spell out the C view once more). */
 _Static_assert(sizeof(D3DKMT_HANDLE) == 4, "D3DKMT_HANDLE");
 _Static_assert(sizeof(D3DKMT_OFFER_FLAGS) == sizeof(UINT), "D3DKMT_OFFER_FLAGS");
-#if UINTPTR_MAX == 0xFFFFFFFFFFFFFFFFu
+_Static_assert(sizeof(D3DDDI_OFFER_FLAGS) == sizeof(UINT), "D3DDDI_OFFER_FLAGS");
+#if VK_KMT_D3DKMT_FIXED_LAYOUT || UINTPTR_MAX == 0xFFFFFFFFFFFFFFFFu
 _Static_assert(sizeof(D3DKMT_OFFERALLOCATIONS) == 40, "D3DKMT_OFFERALLOCATIONS");
 _Static_assert(sizeof(D3DKMT_RECLAIMALLOCATIONS) == 40, "D3DKMT_RECLAIMALLOCATIONS");
 _Static_assert(sizeof(D3DKMT_RECLAIMALLOCATIONS2) == 40, "D3DKMT_RECLAIMALLOCATIONS2");
@@ -26,6 +27,7 @@ _Static_assert(offsetof(D3DKMT_CREATEPAGINGQUEUE, PhysicalAdapterIndex) == 24, "
 
 static const struct kmt_c_layout_row kmt_c_layout_rows[] = {
     KMT_LAYOUT_ROW(D3DKMT_OFFER_FLAGS, Value),
+    KMT_LAYOUT_ROW(D3DDDI_OFFER_FLAGS, Value),
     KMT_LAYOUT_ROW(D3DKMT_OFFERALLOCATIONS, hDevice),
     KMT_LAYOUT_ROW(D3DKMT_OFFERALLOCATIONS, pResources),
     KMT_LAYOUT_ROW(D3DKMT_OFFERALLOCATIONS, HandleList),
@@ -68,5 +70,15 @@ kmt_c_offer_flags_value(unsigned int offer_immediately, unsigned int allow_decom
     flags.OfferImmediately = offer_immediately & 1u;
     flags.AllowDecommit = allow_decommit & 1u;
     flags.Reserved = reserved & 0x3FFFFFFFu;
+    return flags.Value;
+}
+
+unsigned int
+kmt_c_ddi_offer_flags_value(unsigned int allow_decommit, unsigned int reserved)
+{
+    D3DDDI_OFFER_FLAGS flags;
+    flags.Value = 0;
+    flags.AllowDecommit = allow_decommit & 1u;
+    flags.Reserved = reserved & 0x7FFFFFFFu;
     return flags.Value;
 }

@@ -1,8 +1,10 @@
 // (a) vk_kmt/d3dkmt.h as C++ sees it: this translation unit includes the
 // header WITHOUT VK_KMT_D3DKMT_IMPLEMENTATION, which proves the declarations
-// compile as C++17, and checks every WDK name, value, size and offset against
-// the Windows x64 / WSL uapi layouts (SEMANTICS.md sections 1-3), and against
-// what the C compiler measured in d3dkmt_impl.c.
+// compile as C++17, and checks every WDK name (tags included), value, size and
+// offset against the Windows x64 / WSL uapi layouts (SEMANTICS.md sections
+// 1-3), which the WDK's D3DKMT_PTR gives every non-Windows target, 32-bit
+// ones too, and against what the C compiler measured in d3dkmt_impl.c.
+// tests/abi checks the same layouts at compile time for other targets.
 #include <vk_kmt/d3dkmt.h>
 
 #include <gtest/gtest.h>
@@ -28,7 +30,7 @@ static_assert(sizeof(UINT64) == 8, "UINT64");
 static_assert(std::is_standard_layout<D3DKMT_OFFERALLOCATIONS>::value, "C layout");
 static_assert(std::is_trivially_copyable<D3DKMT_RECLAIMALLOCATIONS2>::value, "C layout");
 
-#if UINTPTR_MAX == 0xFFFFFFFFFFFFFFFFu
+#if VK_KMT_D3DKMT_FIXED_LAYOUT || UINTPTR_MAX == 0xFFFFFFFFFFFFFFFFu
 static_assert(sizeof(D3DKMT_OFFERALLOCATIONS) == 40, "");
 static_assert(offsetof(D3DKMT_OFFERALLOCATIONS, Flags) == 32, "");
 static_assert(sizeof(D3DKMT_RECLAIMALLOCATIONS) == 40, "");
@@ -39,6 +41,21 @@ static_assert(sizeof(D3DKMT_CREATEPAGINGQUEUE) == 32, "");
 static_assert(offsetof(D3DKMT_CREATEPAGINGQUEUE, FenceValueCPUVirtualAddress) == 16, "");
 #endif
 static_assert(sizeof(D3DDDI_DESTROYPAGINGQUEUE) == 4, "");
+static_assert(sizeof(D3DDDI_OFFER_FLAGS) == 4 && sizeof(D3DDDI_OFFER_PRIORITY) == 4, "");
+
+// The typedefs name the WDK's tags, spelled as d3dkmthk.h / d3dukmdt.h spell
+// them (some with a leading underscore, some without).
+static_assert(std::is_same<D3DKMT_OFFER_PRIORITY, enum _D3DKMT_OFFER_PRIORITY>::value, "");
+static_assert(std::is_same<D3DDDI_OFFER_PRIORITY, enum _D3DDDI_OFFER_PRIORITY>::value, "");
+static_assert(std::is_same<D3DKMT_OFFER_FLAGS, struct _D3DKMT_OFFER_FLAGS>::value, "");
+static_assert(std::is_same<D3DDDI_OFFER_FLAGS, struct D3DDDI_OFFER_FLAGS>::value, "");
+static_assert(std::is_same<D3DDDI_RECLAIM_RESULT, enum _D3DDDI_RECLAIM_RESULT>::value, "");
+static_assert(std::is_same<D3DDDI_PAGINGQUEUE_PRIORITY, enum D3DDDI_PAGINGQUEUE_PRIORITY>::value, "");
+static_assert(std::is_same<D3DKMT_OFFERALLOCATIONS, struct _D3DKMT_OFFERALLOCATIONS>::value, "");
+static_assert(std::is_same<D3DKMT_RECLAIMALLOCATIONS, struct _D3DKMT_RECLAIMALLOCATIONS>::value, "");
+static_assert(std::is_same<D3DKMT_RECLAIMALLOCATIONS2, struct _D3DKMT_RECLAIMALLOCATIONS2>::value, "");
+static_assert(std::is_same<D3DKMT_CREATEPAGINGQUEUE, struct _D3DKMT_CREATEPAGINGQUEUE>::value, "");
+static_assert(std::is_same<D3DDDI_DESTROYPAGINGQUEUE, struct D3DDDI_DESTROYPAGINGQUEUE>::value, "");
 
 // Field types, as the WDK declares them.
 static_assert(std::is_same<decltype(D3DKMT_OFFERALLOCATIONS::pResources), D3DKMT_HANDLE*>::value, "");
@@ -74,6 +91,7 @@ struct Row {
 // C++'s view, in the same order as d3dkmt_impl.c's table.
 const Row kCxxRows[] = {
     ROW(D3DKMT_OFFER_FLAGS, Value),
+    ROW(D3DDDI_OFFER_FLAGS, Value),
     ROW(D3DKMT_OFFERALLOCATIONS, hDevice),
     ROW(D3DKMT_OFFERALLOCATIONS, pResources),
     ROW(D3DKMT_OFFERALLOCATIONS, HandleList),
@@ -104,6 +122,7 @@ const Row kCxxRows[] = {
 // The Windows x64 layouts (= the WSL dxgkrnl uapi structs), written out.
 const Row kWindowsX64[] = {
     {"D3DKMT_OFFER_FLAGS", "Value", 4, 0},
+    {"D3DDDI_OFFER_FLAGS", "Value", 4, 0},
     {"D3DKMT_OFFERALLOCATIONS", "hDevice", 40, 0},
     {"D3DKMT_OFFERALLOCATIONS", "pResources", 40, 8},
     {"D3DKMT_OFFERALLOCATIONS", "HandleList", 40, 16},
@@ -136,7 +155,8 @@ static_assert(sizeof(kCxxRows) / sizeof(kCxxRows[0]) == sizeof(kWindowsX64) / si
 }  // namespace
 
 TEST(D3dkmtLayout, EveryStructHasTheWindowsX64SizeAndOffsets) {
-  if (sizeof(void*) != 8) GTEST_SKIP() << "the Windows x64 layout applies to 64-bit targets";
+  if (!VK_KMT_D3DKMT_FIXED_LAYOUT && sizeof(void*) != 8)
+    GTEST_SKIP() << "natural-layout 32-bit build (32-bit Windows): the x86 layout applies";
   for (size_t i = 0; i < sizeof(kCxxRows) / sizeof(kCxxRows[0]); ++i) {
     SCOPED_TRACE(std::string(kCxxRows[i].type) + "::" + kCxxRows[i].field);
     EXPECT_STREQ(kCxxRows[i].type, kWindowsX64[i].type);
@@ -225,3 +245,64 @@ TEST(D3dkmtLayout, ReclaimUnionMembersShareStorage) {
   r.pResults = results;
   EXPECT_EQ(static_cast<void*>(r.pDiscarded), static_cast<void*>(results));
 }
+
+TEST(D3dkmtLayout, UmdOfferPriorityIsTheKmtPriorityPlusNone) {
+  EXPECT_EQ(D3DDDI_OFFER_PRIORITY_NONE, 0);
+  EXPECT_EQ(D3DDDI_OFFER_PRIORITY_LOW, 1);
+  EXPECT_EQ(D3DDDI_OFFER_PRIORITY_NORMAL, 2);
+  EXPECT_EQ(D3DDDI_OFFER_PRIORITY_HIGH, 3);
+  EXPECT_EQ(D3DDDI_OFFER_PRIORITY_AUTO, 4);
+  // A UMD passes LOW..AUTO on unchanged.
+  EXPECT_EQ(static_cast<int>(D3DDDI_OFFER_PRIORITY_LOW), static_cast<int>(D3DKMT_OFFER_PRIORITY_LOW));
+  EXPECT_EQ(static_cast<int>(D3DDDI_OFFER_PRIORITY_AUTO), static_cast<int>(D3DKMT_OFFER_PRIORITY_AUTO));
+}
+
+TEST(D3dkmtLayout, UmdOfferFlagsHaveAllowDecommitAtBitZero) {
+  D3DDDI_OFFER_FLAGS ddi;
+  ddi.Value = 0;
+  ddi.AllowDecommit = 1;
+  EXPECT_EQ(ddi.Value, 0x1u);  // bit 0 at the UMD level ...
+  D3DKMT_OFFER_FLAGS kmt;
+  kmt.Value = 0;
+  kmt.AllowDecommit = ddi.AllowDecommit;  // ... translated field by field (PORTING.md, the bit-position trap)
+  EXPECT_EQ(kmt.Value, 0x2u);             // bit 1 at the KMT level
+  ddi.Value = 0;
+  ddi.Reserved = 0x7FFFFFFF;
+  EXPECT_EQ(ddi.Value, 0xFFFFFFFEu);
+  EXPECT_EQ(ddi.AllowDecommit, 0u);
+  // As C packs them.
+  EXPECT_EQ(kmt_c_ddi_offer_flags_value(1, 0), 0x1u);
+  EXPECT_EQ(kmt_c_ddi_offer_flags_value(0, 0x7FFFFFFF), 0xFFFFFFFEu);
+}
+
+#if VK_KMT_D3DKMT_FIXED_LAYOUT
+TEST(D3dkmtLayout, PointerFieldsAreEightBytesAsTheWdksD3dkmtPtr) {
+  // The pointer and its _Align twin share the slot; all 8 bytes are the
+  // field, whatever the pointer size, so a 32-bit process fills the x64
+  // layout (the high half stays as the caller zeroed it).
+  D3DKMT_OFFERALLOCATIONS o;
+  std::memset(&o, 0, sizeof(o));
+  D3DKMT_HANDLE handles[1] = {1};
+  o.HandleList = handles;
+  EXPECT_EQ(o.HandleList_Align, static_cast<UINT64>(reinterpret_cast<uintptr_t>(handles)));
+  EXPECT_EQ(sizeof(o.HandleList_Align), 8u);
+  EXPECT_EQ(offsetof(D3DKMT_OFFERALLOCATIONS, HandleList_Align), offsetof(D3DKMT_OFFERALLOCATIONS, HandleList));
+  EXPECT_EQ(offsetof(D3DKMT_RECLAIMALLOCATIONS2, AlignUnionTo64), offsetof(D3DKMT_RECLAIMALLOCATIONS2, pResults));
+}
+
+TEST(D3dkmtLayout, CreatePagingQueueClearsAllEightBytesOfTheFenceAddress) {
+  // The thunk writes FenceValueCPUVirtualAddress = NULL as the whole 8-byte
+  // field, so a reader of the fixed layout sees 0 also in a 32-bit process
+  // (where the pointer is only the low half). Rejected arguments (adapter
+  // index 1) still leave the outputs cleared, before any device is needed.
+  D3DKMT_CREATEPAGINGQUEUE q;
+  std::memset(&q, 0xFF, sizeof(q));
+  q.hDevice = 0;
+  q.Priority = D3DDDI_PAGINGQUEUE_PRIORITY_NORMAL;
+  q.PhysicalAdapterIndex = 1;
+  EXPECT_EQ(D3DKMTCreatePagingQueue(&q), STATUS_INVALID_PARAMETER);
+  EXPECT_EQ(q.FenceValueCPUVirtualAddress_Align, 0u);
+  EXPECT_EQ(q.hPagingQueue, 0u);
+  EXPECT_EQ(q.hSyncObject, 0u);
+}
+#endif

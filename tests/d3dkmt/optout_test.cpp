@@ -66,7 +66,7 @@ typedef struct _D3DKMT_RECLAIMALLOCATIONS2 {
     BOOL* pDiscarded;
     D3DDDI_RECLAIM_RESULT* pResults;
   };
-  UINT64 PagingFenceValue;
+  alignas(8) UINT64 PagingFenceValue; /* the WDK's D3DKMT_ALIGN64 (MSVC's own alignment) */
 } D3DKMT_RECLAIMALLOCATIONS2;
 typedef struct _D3DKMT_CREATEPAGINGQUEUE {
   D3DKMT_HANDLE hDevice;
@@ -82,6 +82,13 @@ typedef struct _D3DDDI_DESTROYPAGINGQUEUE {
 
 #define VK_KMT_D3DKMT_NO_TYPES
 #define VK_KMT_D3DKMT_PREFIXED_NAMES
+// The definitions above have natural pointers, as headers written for Windows
+// do: a 32-bit build that uses them says so, and the header then asserts the
+// x86 layout instead of the WDK's fixed non-Windows one.
+#include <stdint.h>
+#if UINTPTR_MAX == 0xFFFFFFFFu
+#define VK_KMT_D3DKMT_FIXED_LAYOUT 0
+#endif
 #include <vk_kmt/d3dkmt.h>
 
 #include <gtest/gtest.h>

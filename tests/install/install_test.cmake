@@ -1,21 +1,30 @@
 # The install, end to end (tests/install/CMakeLists.txt passes the -D values):
 #  1. cmake --install <build> --prefix <work>/prefix
-#  2. every file is where it should be (library, implicit manifest with a bare
-#     library_path, the parked explicit variant, headers identical to the
-#     source, CMake package, pkg-config file, docs), both manifests parse and
-#     list every setting;
-#  3. the INSTALLED layer loads in a fresh process (XDG_DATA_HOME=<prefix>/share,
-#     LD_LIBRARY_PATH=<prefix>/<libdir>, VK_KMT_OFFER_RECLAIM_ENABLE=1): the
-#     consumer program sees VK_KMT_offer_reclaim, enables it, and
-#     vkOfferAllocationsKMT lives in <prefix>/<libdir>/libVkLayer_...so; without
+#  2. every file is where it should be (the layer in its $LIB folder, the
+#     implicit manifest naming it "<prefix>/$LIB/..." (or its absolute path
+#     where $LIB is unknown), the parked explicit variant, headers identical to
+#     the source, CMake package, pkg-config file, license, docs and the samples
+#     they link to, every relative link of the installed docs resolving), both
+#     manifests parse and list every setting;
+#  3. the INSTALLED layer loads in a fresh process with no library path set
+#     (XDG_DATA_DIRS=<prefix>/share:/usr/share, VK_KMT_OFFER_RECLAIM_ENABLE=1,
+#     no LD_LIBRARY_PATH, no ldconfig): the consumer program sees
+#     VK_KMT_offer_reclaim, enables it, and vkOfferAllocationsKMT is non-NULL
+#     and lives in <prefix>/<layer libdir>/libVkLayer_...so; vulkaninfo's
+#     loader log says the layer was inserted from the manifest's path; without
 #     ENABLE the extension is absent; the explicit variant works by name;
 #  4. a consumer project configures and builds against the installed package
-#     with find_package(vk_offer_reclaim CONFIG) and with pkg-config.
+#     with find_package(vk-offer-reclaim CONFIG) and with pkg-config;
+#  5. DESTDIR staging (what packagers and CPack do) writes the final prefix,
+#     not the staging folder, into the manifest.
 #
-#   BUILD_DIR SOURCE_DIR WORK_DIR GEN LVP_ICD VERSION LIBDIR INCLUDEDIR DATADIR
-#   DOCDIR PARKED_DIR MANIFEST_KIND PRELOAD (may be empty)
+#   BUILD_DIR SOURCE_DIR WORK_DIR GEN LVP_ICD VERSION LAYER_LIBDIR LIBRARY_STYLE
+#   INCLUDEDIR DATADIR DOCDIR INSTALLED_DOCS PARKED_DIR MANIFEST_KIND PACKAGE
+#   VULKANINFO (may be empty) PRELOAD (may be empty)
 cmake_minimum_required(VERSION 3.25)
 include("${CMAKE_CURRENT_LIST_DIR}/check_manifest.cmake")
+include("${CMAKE_CURRENT_LIST_DIR}/check_links.cmake")
+include("${CMAKE_CURRENT_LIST_DIR}/loader_check.cmake")
 
 set(problems "")
 macro(problem text)
@@ -32,7 +41,8 @@ endfunction()
 
 file(REMOVE_RECURSE "${WORK_DIR}")
 set(prefix "${WORK_DIR}/prefix")
-file(MAKE_DIRECTORY "${WORK_DIR}/empty" "${WORK_DIR}/config")
+file(MAKE_DIRECTORY "${WORK_DIR}/empty" "${WORK_DIR}/config" "${WORK_DIR}/runtime")
+file(CHMOD "${WORK_DIR}/runtime" DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE)
 
 # ---- 1. install ----------------------------------------------------------------------
 kmt_run(out "${CMAKE_COMMAND}" --install "${BUILD_DIR}" --prefix "${prefix}")
@@ -51,16 +61,20 @@ else()
   set(parked_kind IMPLICIT)
 endif()
 set(expected_files
-  "${LIBDIR}/libVkLayer_kmt_offer_reclaim.so"
+  "${LAYER_LIBDIR}/libVkLayer_kmt_offer_reclaim.so"
   "${INCLUDEDIR}/vulkan/vk_kmt_offer_reclaim.h"
   "${INCLUDEDIR}/vk_kmt/d3dkmt.h"
-  "${DATADIR}/pkgconfig/vk-offer-reclaim.pc"
-  "${DATADIR}/cmake/vk_offer_reclaim/vk_offer_reclaimConfig.cmake"
-  "${DATADIR}/cmake/vk_offer_reclaim/vk_offer_reclaimConfigVersion.cmake"
-  "${DATADIR}/cmake/vk_offer_reclaim/vk_offer_reclaimTargets.cmake"
-  "${DOCDIR}/USING.md"
-  "${DOCDIR}/SETTINGS.md"
-  "${DOCDIR}/vk_layer_settings.txt")
+  "${DATADIR}/pkgconfig/${PACKAGE}.pc"
+  "${DATADIR}/cmake/${PACKAGE}/${PACKAGE}Config.cmake"
+  "${DATADIR}/cmake/${PACKAGE}/${PACKAGE}ConfigVersion.cmake"
+  "${DATADIR}/cmake/${PACKAGE}/${PACKAGE}Targets.cmake"
+  "${DOCDIR}/LICENSE"
+  "${DOCDIR}/docs/SETTINGS.md"
+  "${DOCDIR}/vk_layer_settings.txt"
+  "${DOCDIR}/samples/offer_reclaim.c")
+foreach(doc IN LISTS INSTALLED_DOCS)
+  list(APPEND expected_files "${DOCDIR}/${doc}")
+endforeach()
 foreach(f IN LISTS expected_files)
   if(NOT EXISTS "${prefix}/${f}")
     problem("not installed: ${f}")
@@ -78,13 +92,24 @@ foreach(h vulkan/vk_kmt_offer_reclaim.h vk_kmt/d3dkmt.h)
     problem("${INCLUDEDIR}/${h} differs from include/${h}")
   endif()
 endforeach()
-kmt_settings_list("${GEN}" settings)
-kmt_check_manifest("${loader_manifest}" "${MANIFEST_KIND}" "libVkLayer_kmt_offer_reclaim.so" "${settings}" problems)
-kmt_check_manifest("${parked_manifest}" "${parked_kind}" "libVkLayer_kmt_offer_reclaim.so" "${settings}" problems)
-file(READ "${prefix}/${DATADIR}/pkgconfig/vk-offer-reclaim.pc" pc)
-if(NOT pc MATCHES "\nRequires: vulkan\n" OR NOT pc MATCHES "\nCflags: -I\\$\\{includedir\\}\n")
-  problem("vk-offer-reclaim.pc lacks 'Requires: vulkan' or 'Cflags: -I\${includedir}':\n${pc}")
+# The manifests name the library so that it loads from this prefix without a
+# library path: through glibc's $LIB (one manifest for 32- and 64-bit), or by
+# its absolute path where $LIB's expansion is unknown.
+if(LIBRARY_STYLE STREQUAL "LIB_TOKEN")
+  set(manifest_library "${prefix}/$LIB/libVkLayer_kmt_offer_reclaim.so")
+else()
+  set(manifest_library "${prefix}/${LAYER_LIBDIR}/libVkLayer_kmt_offer_reclaim.so")
 endif()
+kmt_settings_list("${GEN}" settings)
+kmt_check_manifest("${loader_manifest}" "${MANIFEST_KIND}" "${manifest_library}" "${settings}" problems)
+kmt_check_manifest("${parked_manifest}" "${parked_kind}" "${manifest_library}" "${settings}" problems)
+file(READ "${prefix}/${DATADIR}/pkgconfig/${PACKAGE}.pc" pc)
+if(NOT pc MATCHES "\nRequires: vulkan\n" OR NOT pc MATCHES "\nCflags: -I\\$\\{includedir\\}\n")
+  problem("${PACKAGE}.pc lacks 'Requires: vulkan' or 'Cflags: -I\${includedir}':\n${pc}")
+endif()
+# Every relative link of the installed docs leads to an installed file.
+file(GLOB_RECURSE installed_docs "${prefix}/${DOCDIR}/*.md")
+kmt_check_markdown_links("${installed_docs}" problems)
 
 # ---- 3. the installed layer in a fresh process ------------------------------------------
 # Build the consumer first (4.), then run it under a loader environment made of
@@ -103,7 +128,7 @@ foreach(mode config pkgconfig)
   if(mode STREQUAL "config")
     string(REGEX MATCH "kmt-consumer: package at ([^,]*), version ([^\n]*)" m "${out}")
     file(REAL_PATH "${CMAKE_MATCH_1}" found)
-    file(REAL_PATH "${prefix}/${DATADIR}/cmake/vk_offer_reclaim" want)
+    file(REAL_PATH "${prefix}/${DATADIR}/cmake/${PACKAGE}" want)
     if(NOT found STREQUAL want OR NOT CMAKE_MATCH_2 STREQUAL VERSION)
       problem("find_package found '${CMAKE_MATCH_1}' version '${CMAKE_MATCH_2}', expected ${want} ${VERSION}")
     endif()
@@ -125,23 +150,26 @@ set(clean_env
   --unset=VK_ICD_FILENAMES --unset=VK_ADD_DRIVER_FILES --unset=VK_LAYER_PATH --unset=VK_ADD_LAYER_PATH
   --unset=VK_INSTANCE_LAYERS --unset=VK_LOADER_LAYERS_ENABLE --unset=VK_LOADER_LAYERS_DISABLE
   --unset=VK_KMT_OFFER_RECLAIM_ENABLE --unset=VK_KMT_OFFER_RECLAIM_DISABLE --unset=VK_LAYER_SETTINGS_PATH
-  "XDG_CONFIG_HOME=${WORK_DIR}/config" "VK_DRIVER_FILES=${LVP_ICD}" NODEVICE_SELECT=1
-  "LD_LIBRARY_PATH=${prefix}/${LIBDIR}")
+  --unset=LD_LIBRARY_PATH --unset=DISPLAY --unset=WAYLAND_DISPLAY
+  "XDG_CONFIG_HOME=${WORK_DIR}/config" "XDG_RUNTIME_DIR=${WORK_DIR}/runtime" "VK_DRIVER_FILES=${LVP_ICD}"
+  NODEVICE_SELECT=1)
 if(PRELOAD)
   list(APPEND clean_env "LD_PRELOAD=${PRELOAD}" "ASAN_OPTIONS=detect_leaks=0")
 endif()
 set(consumer "${WORK_DIR}/consumer-config/kmt_consumer")
-file(REAL_PATH "${prefix}/${LIBDIR}/libVkLayer_kmt_offer_reclaim.so" installed_layer)
+file(REAL_PATH "${prefix}/${LAYER_LIBDIR}/libVkLayer_kmt_offer_reclaim.so" installed_layer)
 
-# 3a. The installed manifest, enabled through its variable.
+# 3a. The installed manifest, found as a user's would be (the prefix's share
+# folder in XDG_DATA_DIRS, before the system's), enabled through its variable.
+set(found "XDG_DATA_HOME=${WORK_DIR}/empty" "XDG_DATA_DIRS=${prefix}/${DATADIR}:/usr/share")
 if(MANIFEST_KIND STREQUAL "IMPLICIT")
-  set(enable "XDG_DATA_HOME=${prefix}/${DATADIR}" VK_KMT_OFFER_RECLAIM_ENABLE=1)
-  set(not_enabled "XDG_DATA_HOME=${prefix}/${DATADIR}")
-  set(by_name "XDG_DATA_HOME=${WORK_DIR}/empty" "VK_ADD_LAYER_PATH=${prefix}/${PARKED_DIR}/explicit_layer.d"
-      VK_INSTANCE_LAYERS=VK_LAYER_KMT_offer_reclaim)
+  set(enable ${found} VK_KMT_OFFER_RECLAIM_ENABLE=1)
+  set(not_enabled ${found})
+  set(by_name "XDG_DATA_HOME=${WORK_DIR}/empty" "XDG_DATA_DIRS=/usr/share"
+      "VK_ADD_LAYER_PATH=${prefix}/${PARKED_DIR}/explicit_layer.d" VK_INSTANCE_LAYERS=VK_LAYER_KMT_offer_reclaim)
 else()
-  set(enable "XDG_DATA_HOME=${prefix}/${DATADIR}" VK_INSTANCE_LAYERS=VK_LAYER_KMT_offer_reclaim)
-  set(not_enabled "XDG_DATA_HOME=${prefix}/${DATADIR}")
+  set(enable ${found} VK_INSTANCE_LAYERS=VK_LAYER_KMT_offer_reclaim)
+  set(not_enabled ${found})
   set(by_name ${enable})
 endif()
 if(EXISTS "${consumer}")
@@ -177,6 +205,28 @@ if(EXISTS "${pkg_consumer}")
   kmt_run(out "${CMAKE_COMMAND}" -E env ${clean_env} ${enable} "${pkg_consumer}")
   if(NOT out_rc EQUAL 0)
     problem("the pkg-config consumer fails with the installed layer (exit ${out_rc}):\n${out}")
+  endif()
+endif()
+
+# 3b. vulkaninfo, an app nobody here wrote: the loader's own log shows the
+# layer inserted from the manifest's library_path.
+if(VULKANINFO)
+  kmt_vulkaninfo_loads_layer("${VULKANINFO}" "${manifest_library}" "${WORK_DIR}/vulkaninfo.txt" problems
+                             ${clean_env} ${enable})
+endif()
+
+# ---- 5. DESTDIR staging ----------------------------------------------------------------
+set(stage "${WORK_DIR}/stage")
+set(final_prefix "/opt/${PACKAGE}")
+kmt_run(out "${CMAKE_COMMAND}" -E env "DESTDIR=${stage}" "${CMAKE_COMMAND}" --install "${BUILD_DIR}" --prefix "${final_prefix}")
+if(NOT out_rc EQUAL 0)
+  problem("DESTDIR=${stage} cmake --install --prefix ${final_prefix} failed:\n${out}")
+else()
+  string(REPLACE "${prefix}" "${final_prefix}" staged_library "${manifest_library}")
+  string(REPLACE "${prefix}" "${stage}${final_prefix}" staged_manifest "${loader_manifest}")
+  kmt_check_manifest("${staged_manifest}" "${MANIFEST_KIND}" "${staged_library}" "${settings}" problems)
+  if(NOT EXISTS "${stage}${final_prefix}/${LAYER_LIBDIR}/libVkLayer_kmt_offer_reclaim.so")
+    problem("DESTDIR staging: no ${stage}${final_prefix}/${LAYER_LIBDIR}/libVkLayer_kmt_offer_reclaim.so")
   endif()
 endif()
 

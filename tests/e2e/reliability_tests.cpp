@@ -415,6 +415,28 @@ TEST(MultipleQueues, DiscardFillsRunOnTheSpareQueue)
     expect_no_validation_errors(*s);
 }
 
+// The layer's own queue (index 1 here, the app asked for one queue) is not the
+// app's to get: vkGetDeviceQueue returns VK_NULL_HANDLE with a message rather
+// than a queue the layer submits fills on unsynchronised with the app.
+TEST(MultipleQueues, TheLayersOwnPagingQueueIsNotHandedToTheApp)
+{
+    auto s = instance_only(kTwoQueues);
+    ASSERT_EQ(s->result(), VK_SUCCESS);
+    OwnDevice d;
+    ASSERT_EQ(create_device(*s, 1, nullptr, &d), VK_SUCCESS);
+    VkQueue spare = reinterpret_cast<VkQueue>(uintptr_t(1));
+    vkGetDeviceQueue(d.device, s->queue_family, 1, &spare);
+    EXPECT_EQ(spare, VK_NULL_HANDLE);
+    const auto messages = s->messages_with_id("KMT-unknown-queue");
+    ASSERT_EQ(messages.size(), 1u) << describe(s->messages());
+    EXPECT_NE(messages[0].text.find("queue 1 of family"), std::string::npos) << messages[0].text;
+    EXPECT_EQ(submit_empty(d.queues[0]), VK_SUCCESS);
+    EXPECT_EQ(vkQueueWaitIdle(d.queues[0]), VK_SUCCESS);
+    vkDestroyDevice(d.device, nullptr);
+    s->destroy();
+    expect_no_validation_errors(*s);
+}
+
 // ---- 5. idle waits without an offer waiting ---------------------------------------------
 
 class IdleWaits : public StackTest {

@@ -9,6 +9,11 @@
  * value out as the paging fence. While the app waits for the paging queue to
  * go idle (vkQueueWaitIdle on a shared queue, vkDeviceWaitIdle) the queue is
  * the app's alone: a fill needed then fails, and the memory stays OFFERED.
+ *
+ * A discard (and so a fill) happens only to OFFERED memory, whose earlier GPU
+ * work is known done. What "known done" relies on -- markers that landed,
+ * idle waits and fence waits for the submissions counted when the wait
+ * began, never a fence's later reuse -- is listed in queue.h.
  */
 #ifndef KMT_PAGING_H
 #define KMT_PAGING_H

@@ -69,24 +69,30 @@ struct kmt_fill_job {
 
 #define KMT_FENCE_RING 16
 
-/* Attached to a VkQueue of a device that enabled the extension. */
+/* Attached to a VkQueue of a device that enabled the extension; made at
+ * vkCreateDevice (queue.h). */
 struct kmt_queue {
     VkQueue handle;
     struct kmt_device *device;
     uint32_t family, index;
     /* Serialises submissions on this queue: the app's and the layer's own
-     * (markers, paging fills) share it when the family has no spare queue. */
+     * (markers, paging fills) share it when the family has no spare queue.
+     * Never held across a wait. */
     pthread_mutex_t lock;
     uint64_t submissions;              /* the app's submissions so far (under lock) */
     _Atomic uint64_t known_done;       /* of which are known complete (fence or idle waits) */
+    uint32_t idle_waits;               /* vkQueueWaitIdle/vkDeviceWaitIdle in progress (under lock) */
+    uint64_t wait_covers;              /* submissions the first of them covers (under lock) */
     struct {                           /* recent fenced submissions (under lock) */
         VkFence fence;
         uint64_t upto;                 /* its fence signals: submissions <= upto are done */
     } fences[KMT_FENCE_RING];
     uint32_t fence_next;
-    VkSemaphore tracking;              /* timeline the markers signal */
-    _Atomic uint64_t marker_serial;    /* device serial of the last marker */
+    /* Markers: written under this lock and the device lock. */
+    VkSemaphore tracking;              /* timeline the markers signal, made by the first one */
+    _Atomic uint64_t marker_serial;    /* serial of the last marker, submitted or owed */
     _Atomic uint64_t marker_covers;    /* submissions that marker comes after */
+    uint64_t marker_submitted;         /* serial of the last marker submitted (teardown waits for it) */
     _Atomic uint64_t completed;        /* highest tracking value seen */
     struct kmt_queue *next_queue;
 };
@@ -116,10 +122,13 @@ struct kmt_device {
     uint32_t paging_family, paging_index;
     bool paging_dedicated;
 
+    /* Every queue of the device, made at vkCreateDevice: the list never
+     * changes until vkDestroyDevice, so it is walked without a lock. */
+    struct kmt_queue *queues;
+
     /* Guards the tracker and everything below. Never held across a wait. */
     pthread_mutex_t lock;
     struct kmt_tracker tracker;
-    struct kmt_queue *queues;
     struct kmt_policy policy;
     VkSemaphore paging;           /* the paging fence (vkGetPagingFenceKMT) */
     uint64_t paging_value;        /* last value a paging operation signals */
@@ -130,7 +139,7 @@ struct kmt_device {
      * app's handle -> a copy): a decommit frees the driver's memory with them. */
     struct kmt_handle_map memory_allocators;
 
-    _Atomic uint64_t submit_serial; /* last serial handed to a marker */
+    _Atomic uint64_t submit_serial; /* last serial handed to a marker (submitted or owed) */
     atomic_bool lost;               /* a call returned VK_ERROR_DEVICE_LOST */
 };
 

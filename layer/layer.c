@@ -529,6 +529,9 @@ layer_CreateDevice(VkPhysicalDevice physicalDevice, const VkDeviceCreateInfo *pC
     d->handle = *pDevice;
     kmt_fill_device_dispatch(&d->next, *pDevice, next_gdpa, p->api_version);
     result = d->enabled ? kmt_device_setup(d, pCreateInfo) : VK_SUCCESS;
+    /* Every queue's record now, so that no queue the app gets lacks one. */
+    if (result == VK_SUCCESS && d->enabled)
+        result = kmt_track_device_queues(d, pCreateInfo);
     if (result == VK_SUCCESS && !kmt_register_device(d))
         result = VK_ERROR_OUT_OF_HOST_MEMORY;
     if (result != VK_SUCCESS) {

@@ -73,9 +73,11 @@ kmt_track_memory(struct kmt_tracker *t, uint64_t driver, VkDeviceSize size, uint
      * run on. */
     __atomic_store_n(&m->driver, driver, __ATOMIC_RELAXED);
     __atomic_store_n(&m->size, size, __ATOMIC_RELAXED);
-    /* A memoryTypeIndex the driver accepted is < VK_MAX_MEMORY_TYPES; kept
-     * in range anyway so that the heap lookup can never index out of it. */
-    __atomic_store_n(&m->type_index, (uint8_t)(type_index < VK_MAX_MEMORY_TYPES ? type_index : 0), __ATOMIC_RELAXED);
+    /* A memoryTypeIndex is < VK_MAX_MEMORY_TYPES, but some drivers accept
+     * more (lavapipe 22.3): kept (saturated at 255) so that nothing treats
+     * such memory as a type it is not -- no fill can target it (paging.c),
+     * and its heap counts as heap 0. */
+    __atomic_store_n(&m->type_index, (uint8_t)(type_index < 255 ? type_index : 255), __ATOMIC_RELAXED);
     m->bits = (uint8_t)(((track_flags & KMT_TRACK_HOST_VISIBLE) ? KMT_MEM_HOST_VISIBLE : 0) |
                         ((track_flags & KMT_TRACK_DEDICATED) ? KMT_MEM_DEDICATED : 0) |
                         ((track_flags & KMT_TRACK_APP_ALLOCATOR) ? KMT_MEM_APP_ALLOCATOR : 0));
@@ -724,6 +726,12 @@ kmt_reclaim(struct kmt_tracker *t, const struct kmt_handle_list *list, VkReclaim
 
 /* ---- queries ------------------------------------------------------------------ */
 
+static uint32_t
+heap_of_type(const struct kmt_tracker *t, uint8_t type_index)
+{
+    return type_index < VK_MAX_MEMORY_TYPES ? t->config.type_heap[type_index] : 0;
+}
+
 VkDeviceSize
 kmt_heap_usage(const struct kmt_tracker *t, uint32_t heap)
 {
@@ -736,7 +744,7 @@ kmt_heap_usage(const struct kmt_tracker *t, uint32_t heap)
         const uint8_t status = __atomic_load_n(&m->status, __ATOMIC_ACQUIRE);
         if (status != KMT_STATUS_FREE && status != VK_ALLOCATION_STATUS_DISCARDED_KMT &&
             status != VK_ALLOCATION_STATUS_DECOMMITTED_KMT &&
-            t->config.type_heap[__atomic_load_n(&m->type_index, __ATOMIC_RELAXED) & (VK_MAX_MEMORY_TYPES - 1)] == heap)
+            heap_of_type(t, __atomic_load_n(&m->type_index, __ATOMIC_RELAXED)) == heap)
             sum += __atomic_load_n(&m->size, __ATOMIC_RELAXED);
     }
     return sum;

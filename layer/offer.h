@@ -269,7 +269,7 @@ kmt_driver_memory(const struct kmt_tracker *t, uint64_t memory)
 static inline uint32_t
 kmt_heap_of(const struct kmt_tracker *t, const struct kmt_memory *m)
 {
-    return t->config.type_heap[m->type_index & (VK_MAX_MEMORY_TYPES - 1)];
+    return m->type_index < VK_MAX_MEMORY_TYPES ? t->config.type_heap[m->type_index] : 0;
 }
 
 /* vkBind{Buffer,Image}Memory(2) / vkDestroy{Buffer,Image}. Binds happen in

@@ -358,6 +358,8 @@ def main():
     w("|---|---:|---:|---:|---|---:|---|")
     p2 = [("vkAllocateMemory + vkFreeMemory (4 KiB)", "pass_through/alloc_free", 1.05, 1.05),
           ("vkQueueSubmit, empty (0 batches)", "pass_through/submit_empty", 1.02, 1.10),
+          ("64 × vkQueueSubmit, empty, + vkQueueWaitIdle (per submit)", "pass_through/submit_empty_wait64", 1.02,
+           1.10),
           ("vkQueueSubmit, 1 command buffer", "pass_through/submit_1cb", 1.02, 1.10)]
     for label, name, goal_off, goal_on in p2:
         reps = find(runs, name)

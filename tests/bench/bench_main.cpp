@@ -31,7 +31,8 @@
 // Families (scripts/bench_report.py reads these names):
 //   create/instance_device/{cold,warm,implicit}  P2: vkCreateInstance + vkCreateDevice, layer vs not
 //   pass_through/alloc_free                  P2: vkAllocateMemory + vkFreeMemory
-//   pass_through/submit_empty, submit_1cb    P2: vkQueueSubmit
+//   pass_through/submit_empty, submit_1cb    P2: vkQueueSubmit (64 per block; the drain is not timed)
+//   pass_through/submit_empty_wait64         P2: 64 empty vkQueueSubmit + vkQueueWaitIdle, all timed
 //   footprint/tracker/live:N                 P3: bytes per tracked allocation (kmt_core, exact)
 //   offer_reclaim/{memory,resource}/batch:B/live:N   against the bookkeeping floor (issue 12), B 1/64/4096,
 //                                            N 10^3..10^6, layer device without pageable memory
@@ -553,8 +554,12 @@ struct SubmitResources {
   VkCommandBuffer cb[kVariants] = {};
 };
 
-void BM_Submit(benchmark::State& state, bool with_command_buffer) {
-  constexpr uint32_t kPerBlock = 32;
+// A block: 64 submits (empty, or one command buffer each), then
+// vkQueueWaitIdle -- timed with the submits when `timed_wait` (the layer's
+// idle-wait hook is then part of the cost: it must add no driver call when no
+// offer waits), else only draining the block.
+void BM_Submit(benchmark::State& state, bool with_command_buffer, bool timed_wait) {
+  constexpr uint32_t kPerBlock = 64;
   World* w = world();
   if (!w) return skip(state, g_world_error);
   Device* devices[kVariants] = {&w->plain, &w->twin, &w->off, &w->on};
@@ -588,8 +593,9 @@ void BM_Submit(benchmark::State& state, bool with_command_buffer) {
     const Clock::time_point t0 = Clock::now();
     for (uint32_t i = 0; i < kPerBlock; ++i)
       if (d.queue_submit(d.queue, count, with_command_buffer ? &si : nullptr, VK_NULL_HANDLE) != VK_SUCCESS) ok = false;
-    const double ns = ns_since(t0);
-    if (d.queue_wait_idle(d.queue) != VK_SUCCESS) ok = false;  // not timed: drains the block
+    double ns = ns_since(t0);
+    if (d.queue_wait_idle(d.queue) != VK_SUCCESS) ok = false;
+    if (timed_wait) ns = ns_since(t0);
     return ns;
   });
   for (uint32_t d = 0; d < kVariants; ++d) {
@@ -693,8 +699,9 @@ void register_all(uint32_t max_live) {
       ->UseManualTime()
       ->MinTime(0.3);
   benchmark::RegisterBenchmark("pass_through/alloc_free", BM_AllocFree)->UseManualTime();
-  benchmark::RegisterBenchmark("pass_through/submit_empty", BM_Submit, false)->UseManualTime();
-  benchmark::RegisterBenchmark("pass_through/submit_1cb", BM_Submit, true)->UseManualTime();
+  benchmark::RegisterBenchmark("pass_through/submit_empty", BM_Submit, false, false)->UseManualTime();
+  benchmark::RegisterBenchmark("pass_through/submit_empty_wait64", BM_Submit, false, true)->UseManualTime();
+  benchmark::RegisterBenchmark("pass_through/submit_1cb", BM_Submit, true, false)->UseManualTime();
 
   const uint32_t lives[] = {1000, 10000, 100000, 1000000};
   for (uint32_t live : lives) {

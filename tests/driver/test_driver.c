@@ -11,6 +11,7 @@
  *    keyed by handle value, queues by the handle vkGetDeviceQueue(2) returns,
  *    physical devices by their dispatch key computed lazily after creation.
  */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
 #define VK_NO_PROTOTYPES 1
 
 #include "test_driver.h"
@@ -21,11 +22,13 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define TD_EXPORT __attribute__((visibility("default")))
 #define TD_LAYER_NAME "VK_LAYER_KMT_test_driver"
 #define TD_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define TD_MAX_QUEUES 64
+#define TD_MAX_FAMILIES 16
 
 /* ------------------------------------------------------------------------- */
 /* Control struct and knobs                                                  */
@@ -37,6 +40,7 @@ static struct kmt_test_driver_control g_control = {.lock = PTHREAD_MUTEX_INITIAL
 static struct {
     bool hide_memory_priority, hide_pageable, hide_memory_budget, device_local_only_type, opaque_extension;
     uint64_t heap_budget;
+    uint32_t queue_count;
 } g_env_knobs;
 
 static bool td_env_flag(const char *name) {
@@ -66,6 +70,9 @@ static void td_read_env_knobs(void) {
     g_env_knobs.opaque_extension = td_env_flag("KMT_TEST_DRIVER_OPAQUE_EXTENSION");
     const char *mb = getenv("KMT_TEST_DRIVER_BUDGET_MB");
     g_env_knobs.heap_budget = (mb && mb[0]) ? (uint64_t)strtoull(mb, NULL, 10) << 20 : 0;
+    const char *queues = getenv("KMT_TEST_DRIVER_QUEUE_COUNT");
+    g_env_knobs.queue_count = (queues && queues[0]) ? (uint32_t)strtoul(queues, NULL, 10) : 0;
+    if (g_env_knobs.queue_count > TD_MAX_QUEUES / 2) g_env_knobs.queue_count = TD_MAX_QUEUES / 2;
 }
 
 static void td_apply_env_knobs(void) {
@@ -75,6 +82,8 @@ static void td_apply_env_knobs(void) {
     g_control.device_local_only_type = g_env_knobs.device_local_only_type;
     g_control.opaque_extension = g_env_knobs.opaque_extension;
     g_control.heap_budget = g_env_knobs.heap_budget;
+    g_control.queue_count = g_env_knobs.queue_count;
+    g_control.fence_wait_delay_ms = 0;
 }
 
 static void td_copy_name(char dst[VK_MAX_EXTENSION_NAME_SIZE], const char *src) {
@@ -168,7 +177,19 @@ struct td_instance {
     PFN_vkGetPhysicalDeviceMemoryProperties GetPhysicalDeviceMemoryProperties;
     PFN_vkGetPhysicalDeviceMemoryProperties2 GetPhysicalDeviceMemoryProperties2;
     PFN_vkGetPhysicalDeviceMemoryProperties2 GetPhysicalDeviceMemoryProperties2KHR;
+    PFN_vkGetPhysicalDeviceQueueFamilyProperties GetPhysicalDeviceQueueFamilyProperties;
+    PFN_vkGetPhysicalDeviceQueueFamilyProperties2 GetPhysicalDeviceQueueFamilyProperties2;
+    PFN_vkGetPhysicalDeviceQueueFamilyProperties2 GetPhysicalDeviceQueueFamilyProperties2KHR;
     struct td_instance *next;
+};
+
+/* A queue lavapipe does not have (queue_count knob): the layers above see
+ * this object as the VkQueue; its work goes to `real`, the family's queue 0. */
+struct td_emulated_queue {
+    void *loader_data; /* the dispatchable handle's first word: the loader writes its dispatch pointer here */
+    VkQueue real;
+    uint32_t family, index;
+    VkDeviceQueueCreateFlags flags;
 };
 
 struct td_device {
@@ -178,6 +199,12 @@ struct td_device {
     uint32_t native_type_count; /* lavapipe's memoryTypeCount: index of the added device-local-only type */
     uint32_t queue_count;
     VkQueue queues[TD_MAX_QUEUES];
+    /* queue_count knob (at vkCreateDevice): lavapipe's queues per family (all 0
+     * without the knob), and the emulated queues */
+    uint32_t native_queues[TD_MAX_FAMILIES];
+    uint32_t emulated_count;
+    struct td_emulated_queue *emulated[TD_MAX_QUEUES];
+    pthread_mutex_t real_queue_lock; /* serialises the real queues' use by emulated and real handles */
 
     PFN_vkDestroyDevice DestroyDevice;
     PFN_vkGetDeviceQueue GetDeviceQueue;
@@ -205,6 +232,8 @@ struct td_device {
     PFN_vkGetSemaphoreCounterValue GetSemaphoreCounterValueKHR;
     PFN_vkWaitForFences WaitForFences;
     PFN_vkGetFenceStatus GetFenceStatus;
+    PFN_vkCreateFence CreateFence;
+    PFN_vkDestroyFence DestroyFence;
 
     struct td_device *next;
 };
@@ -569,6 +598,37 @@ static VKAPI_ATTR void VKAPI_CALL td_GetPhysicalDeviceMemoryProperties2KHR(VkPhy
     if (inst) td_memory_properties2(inst->GetPhysicalDeviceMemoryProperties2KHR, pd, props);
 }
 
+/* queue_count knob: every family reports at least that many queues. */
+static void td_raise_queue_count(VkQueueFamilyProperties *family) {
+    if (family->queueCount < g_control.queue_count) family->queueCount = g_control.queue_count;
+}
+
+static VKAPI_ATTR void VKAPI_CALL td_GetPhysicalDeviceQueueFamilyProperties(VkPhysicalDevice pd, uint32_t *pCount,
+                                                                            VkQueueFamilyProperties *props) {
+    struct td_instance *inst = td_instance_by_physical_device(pd);
+    if (!inst) return;
+    inst->GetPhysicalDeviceQueueFamilyProperties(pd, pCount, props);
+    for (uint32_t i = 0; props && i < *pCount; i++) td_raise_queue_count(&props[i]);
+}
+
+static void td_queue_family_properties2(PFN_vkGetPhysicalDeviceQueueFamilyProperties2 next, VkPhysicalDevice pd,
+                                        uint32_t *pCount, VkQueueFamilyProperties2 *props) {
+    next(pd, pCount, props);
+    for (uint32_t i = 0; props && i < *pCount; i++) td_raise_queue_count(&props[i].queueFamilyProperties);
+}
+
+static VKAPI_ATTR void VKAPI_CALL td_GetPhysicalDeviceQueueFamilyProperties2(VkPhysicalDevice pd, uint32_t *pCount,
+                                                                             VkQueueFamilyProperties2 *props) {
+    struct td_instance *inst = td_instance_by_physical_device(pd);
+    if (inst) td_queue_family_properties2(inst->GetPhysicalDeviceQueueFamilyProperties2, pd, pCount, props);
+}
+
+static VKAPI_ATTR void VKAPI_CALL td_GetPhysicalDeviceQueueFamilyProperties2KHR(VkPhysicalDevice pd, uint32_t *pCount,
+                                                                                VkQueueFamilyProperties2 *props) {
+    struct td_instance *inst = td_instance_by_physical_device(pd);
+    if (inst) td_queue_family_properties2(inst->GetPhysicalDeviceQueueFamilyProperties2KHR, pd, pCount, props);
+}
+
 /* ------------------------------------------------------------------------- */
 /* Instance                                                                  */
 
@@ -624,6 +684,9 @@ static VKAPI_ATTR VkResult VKAPI_CALL td_CreateInstance(const VkInstanceCreateIn
     TD_RESOLVE(GetPhysicalDeviceMemoryProperties, "vkGetPhysicalDeviceMemoryProperties");
     TD_RESOLVE(GetPhysicalDeviceMemoryProperties2, "vkGetPhysicalDeviceMemoryProperties2");
     TD_RESOLVE(GetPhysicalDeviceMemoryProperties2KHR, "vkGetPhysicalDeviceMemoryProperties2KHR");
+    TD_RESOLVE(GetPhysicalDeviceQueueFamilyProperties, "vkGetPhysicalDeviceQueueFamilyProperties");
+    TD_RESOLVE(GetPhysicalDeviceQueueFamilyProperties2, "vkGetPhysicalDeviceQueueFamilyProperties2");
+    TD_RESOLVE(GetPhysicalDeviceQueueFamilyProperties2KHR, "vkGetPhysicalDeviceQueueFamilyProperties2KHR");
 #undef TD_RESOLVE
     pthread_mutex_lock(&g_state_lock);
     inst->next = g_instances;
@@ -725,9 +788,33 @@ static VKAPI_ATTR VkResult VKAPI_CALL td_CreateDevice(VkPhysicalDevice pd, const
     VkPhysicalDeviceMemoryProperties native = {0};
     if (inst && inst->GetPhysicalDeviceMemoryProperties) inst->GetPhysicalDeviceMemoryProperties(pd, &native);
 
+    /* queue_count knob: lavapipe is asked for the queues it has; the rest are emulated. */
+    uint32_t native_queues[TD_MAX_FAMILIES] = {0};
+    VkDeviceQueueCreateInfo *queues = NULL;
+    if (g_control.queue_count && inst && inst->GetPhysicalDeviceQueueFamilyProperties) {
+        VkQueueFamilyProperties families[TD_MAX_FAMILIES];
+        uint32_t family_count = TD_MAX_FAMILIES;
+        inst->GetPhysicalDeviceQueueFamilyProperties(pd, &family_count, families);
+        for (uint32_t f = 0; f < family_count; f++) native_queues[f] = families[f].queueCount;
+        queues = calloc(ci.queueCreateInfoCount ? ci.queueCreateInfoCount : 1, sizeof(*queues));
+        if (!queues) {
+            td_chain_copy_free(&copy);
+            free(names);
+            return VK_ERROR_OUT_OF_HOST_MEMORY;
+        }
+        for (uint32_t i = 0; i < ci.queueCreateInfoCount; i++) {
+            queues[i] = ci.pQueueCreateInfos[i];
+            uint32_t f = queues[i].queueFamilyIndex;
+            if (f < TD_MAX_FAMILIES && native_queues[f] && queues[i].queueCount > native_queues[f])
+                queues[i].queueCount = native_queues[f];
+        }
+        ci.pQueueCreateInfos = queues;
+    }
+
     VkResult r = next_create(pd, &ci, pAllocator, pDevice);
     td_chain_copy_free(&copy);
     free(names);
+    free(queues);
     if (r != VK_SUCCESS) return r;
 
     struct td_device *dev = calloc(1, sizeof(*dev));
@@ -740,6 +827,8 @@ static VKAPI_ATTR VkResult VKAPI_CALL td_CreateDevice(VkPhysicalDevice pd, const
     dev->handle = h;
     dev->gdpa = next_gdpa;
     dev->native_type_count = native.memoryTypeCount;
+    memcpy(dev->native_queues, native_queues, sizeof(native_queues));
+    pthread_mutex_init(&dev->real_queue_lock, NULL);
 #define TD_RESOLVE(field, name) dev->field = (__typeof__(dev->field))next_gdpa(h, name)
     TD_RESOLVE(DestroyDevice, "vkDestroyDevice");
     TD_RESOLVE(GetDeviceQueue, "vkGetDeviceQueue");
@@ -767,6 +856,8 @@ static VKAPI_ATTR VkResult VKAPI_CALL td_CreateDevice(VkPhysicalDevice pd, const
     TD_RESOLVE(GetSemaphoreCounterValueKHR, "vkGetSemaphoreCounterValueKHR");
     TD_RESOLVE(WaitForFences, "vkWaitForFences");
     TD_RESOLVE(GetFenceStatus, "vkGetFenceStatus");
+    TD_RESOLVE(CreateFence, "vkCreateFence");
+    TD_RESOLVE(DestroyFence, "vkDestroyFence");
 #undef TD_RESOLVE
     pthread_mutex_lock(&g_state_lock);
     dev->next = g_devices;
@@ -789,6 +880,8 @@ static VKAPI_ATTR void VKAPI_CALL td_DestroyDevice(VkDevice device, const VkAllo
     pthread_mutex_unlock(&g_state_lock);
     if (!dev) return;
     dev->DestroyDevice(device, pAllocator);
+    for (uint32_t i = 0; i < dev->emulated_count; i++) free(dev->emulated[i]);
+    pthread_mutex_destroy(&dev->real_queue_lock);
     free(dev);
     pthread_mutex_lock(&g_control.lock);
     td_allocation_remove_device(device);
@@ -798,17 +891,67 @@ static VKAPI_ATTR void VKAPI_CALL td_DestroyDevice(VkDevice device, const VkAllo
 /* ------------------------------------------------------------------------- */
 /* Device commands                                                           */
 
+/* Whether (family, index) is a queue the test driver emulates. */
+static bool td_is_emulated(const struct td_device *dev, uint32_t family, uint32_t index) {
+    return family < TD_MAX_FAMILIES && dev->native_queues[family] && index >= dev->native_queues[family];
+}
+
+/* The emulated queue (family, index, flags), made on first use; its real
+ * queue is the family's queue 0. NULL when out of room. */
+static VkQueue td_emulated_queue(struct td_device *dev, uint32_t family, uint32_t index,
+                                 VkDeviceQueueCreateFlags flags, VkQueue real) {
+    struct td_emulated_queue *found = NULL;
+    pthread_mutex_lock(&g_state_lock);
+    for (uint32_t i = 0; i < dev->emulated_count && !found; i++) {
+        struct td_emulated_queue *e = dev->emulated[i];
+        if (e->family == family && e->index == index && e->flags == flags) found = e;
+    }
+    if (!found && real && dev->emulated_count < TD_MAX_QUEUES && (found = calloc(1, sizeof(*found)))) {
+        found->real = real;
+        found->family = family;
+        found->index = index;
+        found->flags = flags;
+        dev->emulated[dev->emulated_count++] = found;
+    }
+    pthread_mutex_unlock(&g_state_lock);
+    return (VkQueue)found;
+}
+
+/* The queue lavapipe knows for a handle the layers above use. */
+static VkQueue td_real_queue(struct td_device *dev, VkQueue queue) {
+    VkQueue real = queue;
+    pthread_mutex_lock(&g_state_lock);
+    for (uint32_t i = 0; i < dev->emulated_count; i++)
+        if ((VkQueue)dev->emulated[i] == queue) real = dev->emulated[i]->real;
+    pthread_mutex_unlock(&g_state_lock);
+    return real;
+}
+
 static VKAPI_ATTR void VKAPI_CALL td_GetDeviceQueue(VkDevice device, uint32_t family, uint32_t index, VkQueue *pQueue) {
     struct td_device *dev = td_device_by_handle(device);
     if (!dev) return;
-    dev->GetDeviceQueue(device, family, index, pQueue);
+    if (td_is_emulated(dev, family, index)) {
+        VkQueue real = VK_NULL_HANDLE;
+        dev->GetDeviceQueue(device, family, 0, &real);
+        *pQueue = td_emulated_queue(dev, family, index, 0, real);
+    } else {
+        dev->GetDeviceQueue(device, family, index, pQueue);
+    }
     td_device_add_queue(dev, *pQueue);
 }
 
 static VKAPI_ATTR void VKAPI_CALL td_GetDeviceQueue2(VkDevice device, const VkDeviceQueueInfo2 *info, VkQueue *pQueue) {
     struct td_device *dev = td_device_by_handle(device);
     if (!dev) return;
-    dev->GetDeviceQueue2(device, info, pQueue);
+    if (td_is_emulated(dev, info->queueFamilyIndex, info->queueIndex)) {
+        VkDeviceQueueInfo2 first = *info;
+        first.queueIndex = 0;
+        VkQueue real = VK_NULL_HANDLE;
+        dev->GetDeviceQueue2(device, &first, &real);
+        *pQueue = td_emulated_queue(dev, info->queueFamilyIndex, info->queueIndex, info->flags, real);
+    } else {
+        dev->GetDeviceQueue2(device, info, pQueue);
+    }
     td_device_add_queue(dev, *pQueue);
 }
 
@@ -899,31 +1042,46 @@ TD_REQ2(GetDeviceImageMemoryRequirementsKHR, GetDeviceImageMemoryRequirementsKHR
 #undef TD_REQ2
 
 /* Device loss: these return VK_ERROR_DEVICE_LOST without calling down while the knob is set. */
-static VKAPI_ATTR VkResult VKAPI_CALL td_QueueSubmit(VkQueue queue, uint32_t count, const VkSubmitInfo *submits,
-                                                     VkFence fence) {
-    if (g_control.lose_device) return VK_ERROR_DEVICE_LOST;
-    struct td_device *dev = td_device_by_queue(queue);
-    return dev ? dev->QueueSubmit(queue, count, submits, fence) : VK_ERROR_DEVICE_LOST;
-}
+/* Submissions reach lavapipe's queue; with emulated queues, serialised (one
+ * real queue stands for several). */
+#define TD_SUBMIT(fn, InfoType)                                                                             \
+    static VKAPI_ATTR VkResult VKAPI_CALL td_##fn(VkQueue queue, uint32_t count, const InfoType *submits,  \
+                                                  VkFence fence) {                                          \
+        if (g_control.lose_device) return VK_ERROR_DEVICE_LOST;                                             \
+        __atomic_fetch_add(&g_control.queue_submits, 1, __ATOMIC_RELAXED);                                  \
+        struct td_device *dev = td_device_by_queue(queue);                                                  \
+        if (!dev) return VK_ERROR_DEVICE_LOST;                                                              \
+        if (!dev->emulated_count) return dev->fn(queue, count, submits, fence);                             \
+        VkQueue real = td_real_queue(dev, queue);                                                           \
+        pthread_mutex_lock(&dev->real_queue_lock);                                                          \
+        VkResult r = dev->fn(real, count, submits, fence);                                                  \
+        pthread_mutex_unlock(&dev->real_queue_lock);                                                        \
+        return r;                                                                                           \
+    }
+TD_SUBMIT(QueueSubmit, VkSubmitInfo)
+TD_SUBMIT(QueueSubmit2, VkSubmitInfo2)
+TD_SUBMIT(QueueSubmit2KHR, VkSubmitInfo2)
+#undef TD_SUBMIT
 
-static VKAPI_ATTR VkResult VKAPI_CALL td_QueueSubmit2(VkQueue queue, uint32_t count, const VkSubmitInfo2 *submits,
-                                                      VkFence fence) {
-    if (g_control.lose_device) return VK_ERROR_DEVICE_LOST;
-    struct td_device *dev = td_device_by_queue(queue);
-    return dev ? dev->QueueSubmit2(queue, count, submits, fence) : VK_ERROR_DEVICE_LOST;
-}
-
-static VKAPI_ATTR VkResult VKAPI_CALL td_QueueSubmit2KHR(VkQueue queue, uint32_t count, const VkSubmitInfo2 *submits,
-                                                         VkFence fence) {
-    if (g_control.lose_device) return VK_ERROR_DEVICE_LOST;
-    struct td_device *dev = td_device_by_queue(queue);
-    return dev ? dev->QueueSubmit2KHR(queue, count, submits, fence) : VK_ERROR_DEVICE_LOST;
-}
-
+/* With emulated queues a wait-idle waits for a fence submitted after the
+ * queue's work, holding no lock meanwhile. The real queue runs everything in
+ * submission order: this also waits for other queues' earlier work. */
 static VKAPI_ATTR VkResult VKAPI_CALL td_QueueWaitIdle(VkQueue queue) {
     if (g_control.lose_device) return VK_ERROR_DEVICE_LOST;
     struct td_device *dev = td_device_by_queue(queue);
-    return dev ? dev->QueueWaitIdle(queue) : VK_ERROR_DEVICE_LOST;
+    if (!dev) return VK_ERROR_DEVICE_LOST;
+    if (!dev->emulated_count) return dev->QueueWaitIdle(queue);
+    VkFenceCreateInfo info = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    VkFence fence = VK_NULL_HANDLE;
+    VkResult r = dev->CreateFence(dev->handle, &info, NULL, &fence);
+    if (r != VK_SUCCESS) return r;
+    VkSubmitInfo empty = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO};
+    pthread_mutex_lock(&dev->real_queue_lock);
+    r = dev->QueueSubmit(td_real_queue(dev, queue), 1, &empty, fence);
+    pthread_mutex_unlock(&dev->real_queue_lock);
+    if (r == VK_SUCCESS) r = dev->WaitForFences(dev->handle, 1, &fence, VK_TRUE, UINT64_MAX);
+    dev->DestroyFence(dev->handle, fence, NULL);
+    return r;
 }
 
 static VKAPI_ATTR VkResult VKAPI_CALL td_DeviceWaitIdle(VkDevice device) {
@@ -935,6 +1093,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL td_DeviceWaitIdle(VkDevice device) {
 static VKAPI_ATTR VkResult VKAPI_CALL td_WaitSemaphores(VkDevice device, const VkSemaphoreWaitInfo *info,
                                                         uint64_t timeout) {
     if (g_control.lose_device) return VK_ERROR_DEVICE_LOST;
+    __atomic_fetch_add(&g_control.semaphore_waits, 1, __ATOMIC_RELAXED);
     struct td_device *dev = td_device_by_handle(device);
     return dev ? dev->WaitSemaphores(device, info, timeout) : VK_ERROR_DEVICE_LOST;
 }
@@ -942,6 +1101,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL td_WaitSemaphores(VkDevice device, const V
 static VKAPI_ATTR VkResult VKAPI_CALL td_WaitSemaphoresKHR(VkDevice device, const VkSemaphoreWaitInfo *info,
                                                            uint64_t timeout) {
     if (g_control.lose_device) return VK_ERROR_DEVICE_LOST;
+    __atomic_fetch_add(&g_control.semaphore_waits, 1, __ATOMIC_RELAXED);
     struct td_device *dev = td_device_by_handle(device);
     return dev ? dev->WaitSemaphoresKHR(device, info, timeout) : VK_ERROR_DEVICE_LOST;
 }
@@ -964,7 +1124,18 @@ static VKAPI_ATTR VkResult VKAPI_CALL td_WaitForFences(VkDevice device, uint32_t
                                                        VkBool32 wait_all, uint64_t timeout) {
     if (g_control.lose_device) return VK_ERROR_DEVICE_LOST;
     struct td_device *dev = td_device_by_handle(device);
-    return dev ? dev->WaitForFences(device, count, fences, wait_all, timeout) : VK_ERROR_DEVICE_LOST;
+    if (!dev) return VK_ERROR_DEVICE_LOST;
+    pthread_mutex_lock(&g_control.lock);
+    g_control.fence_waits_entered++;
+    const uint32_t delay_ms = g_control.fence_wait_delay_ms;
+    pthread_mutex_unlock(&g_control.lock);
+    VkResult r = dev->WaitForFences(device, count, fences, wait_all, timeout);
+    if (delay_ms) {
+        struct timespec ts = {.tv_sec = delay_ms / 1000, .tv_nsec = (long)(delay_ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0) {
+        }
+    }
+    return r;
 }
 
 static VKAPI_ATTR VkResult VKAPI_CALL td_GetFenceStatus(VkDevice device, VkFence fence) {
@@ -1028,6 +1199,9 @@ static const struct td_entry td_instance_entries[] = {
     TD_INST(GetPhysicalDeviceMemoryProperties),
     TD_INST(GetPhysicalDeviceMemoryProperties2),
     TD_INST(GetPhysicalDeviceMemoryProperties2KHR),
+    TD_INST(GetPhysicalDeviceQueueFamilyProperties),
+    TD_INST(GetPhysicalDeviceQueueFamilyProperties2),
+    TD_INST(GetPhysicalDeviceQueueFamilyProperties2KHR),
 };
 #undef TD_INST
 
@@ -1105,6 +1279,9 @@ TD_EXPORT void kmt_test_driver_reset(void) {
     g_control.last_instance_api_version = 0;
     g_control.last_instance_extension_count = 0;
     memset(g_control.last_instance_extensions, 0, sizeof(g_control.last_instance_extensions));
+    g_control.fence_waits_entered = 0;
+    __atomic_store_n(&g_control.queue_submits, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&g_control.semaphore_waits, 0, __ATOMIC_RELAXED);
     td_apply_env_knobs();
     g_control.lose_device = false;
     pthread_mutex_unlock(&g_control.lock);

@@ -21,6 +21,7 @@
  *   KMT_TEST_DRIVER_OPAQUE_EXTENSION=1  advertise VK_KMT_test_opaque_extension, a
  *       device extension no registry knows (stripped before lavapipe): what an
  *       extension newer than the layer looks like
+ *   KMT_TEST_DRIVER_QUEUE_COUNT=<n>
  * Knob semantics:
  *  - hide_*: the extension is neither enumerated (NULL or own layer name) nor
  *    its feature reported (set to VK_FALSE); vkCreateDevice naming a hidden
@@ -30,10 +31,25 @@
  *    memoryTypeCount (1). It breaks the spec's ordering rule (a type whose flags
  *    are a strict subset must come first); nothing checks that. Validation caches
  *    memory properties at vkCreateDevice: set this knob through the environment.
- *  - heap_budget, hide_*, lose_device in the struct take effect at the next call.
+ *  - queue_count (environment only: validation reads the queue families once):
+ *    every queue family reports at least n queues. Queues lavapipe does not
+ *    have (it has one per family) are emulated: vkGetDeviceQueue(2) hands out
+ *    a handle of the test driver's own whose vkQueueSubmit, vkQueueSubmit2 and
+ *    vkQueueWaitIdle go to the family's real queue 0 (submissions serialised
+ *    under one lock). That queue runs everything in submission order, so the
+ *    queues are not independent: work on one waits for earlier work on the
+ *    others, and so does a wait-idle (a fence submitted after the queue's
+ *    work). Other commands taking a VkQueue (debug labels, sparse binds,
+ *    present) must not be given an emulated queue.
+ *  - fence_wait_delay_ms: vkWaitForFences sleeps this long after the driver's
+ *    wait returned, before returning to the layers above (widens the window
+ *    in which another thread may reuse the fence, deterministically).
+ *  - heap_budget, hide_*, lose_device, fence_wait_delay_ms in the struct take
+ *    effect at the next call.
  *  - lose_device is cleared when the first live instance is created.
- * kmt_test_driver_reset(): clears the priority, device and instance records and
- * returns the knobs to their environment values (lose_device = false).
+ * kmt_test_driver_reset(): clears the priority, device, instance and fence-wait
+ * records and returns the knobs to their environment values (lose_device =
+ * false, fence_wait_delay_ms = 0).
  * heap_usage / allocation_count are live state, not records: never reset; a
  * destroyed device's leftover allocations are dropped from them.
  */
@@ -72,10 +88,17 @@ struct kmt_test_driver_control {
     uint64_t heap_budget;         /* reported heapBudget[0]; 0 = heap size */
     bool lose_device;             /* submits and waits return VK_ERROR_DEVICE_LOST from now on */
     bool opaque_extension;        /* VK_KMT_test_opaque_extension advertised */
+    uint32_t queue_count;         /* queues reported per family (0: lavapipe's own count) */
+    uint32_t fence_wait_delay_ms; /* vkWaitForFences returns this much later */
 
     /* records, reset by kmt_test_driver_reset() */
     uint32_t priority_record_count;
     struct kmt_td_priority_record priority_records[KMT_TD_MAX_PRIORITY_RECORDS];
+    uint32_t fence_waits_entered; /* vkWaitForFences calls that reached the test driver */
+    /* Calls that reached the test driver, counted atomically (read them with
+     * __atomic_load_n): vkQueueSubmit/vkQueueSubmit2(KHR), vkWaitSemaphores(KHR). */
+    uint64_t queue_submits;
+    uint64_t semaphore_waits;
     uint64_t heap_usage;          /* bytes live through vkAllocateMemory/vkFreeMemory */
     uint32_t allocation_count;    /* live allocations */
     uint64_t last_allocated_memory; /* the VkDeviceMemory the driver made last (the layer's own handles

@@ -54,7 +54,7 @@ static const char* const kClearedVariables[] = {
     "VK_ADD_LAYER_PATH",         "VK_INSTANCE_LAYERS",           "VK_LOADER_LAYERS_ENABLE",
     "VK_LOADER_LAYERS_DISABLE",  "VK_KMT_OFFER_RECLAIM_ENABLE",  "VK_KMT_OFFER_RECLAIM_DISABLE",
     "VK_KMT_TEST_STACK_DISABLE", "KMT_TEST_DRIVER_HIDE",         "KMT_TEST_DRIVER_DEVICE_LOCAL_ONLY_TYPE",
-    "KMT_TEST_DRIVER_BUDGET_MB",
+    "KMT_TEST_DRIVER_BUDGET_MB", "KMT_TEST_DRIVER_QUEUE_COUNT",
 };
 
 VulkanStack::VulkanStack(const StackOptions& opts) : opts_(opts) {

@@ -1,7 +1,10 @@
-// Submission tracking (DESIGN.md "Deferred offers"): every vkQueueSubmit,
-// vkQueueSubmit2 and vkQueueBindSparse of a device that enabled the extension
-// also signals a layer timeline semaphore, in an extra batch, so the app's
-// own semaphores, values and fences behave exactly as without the layer.
+// Submission tracking (DESIGN.md "Deferred offers", README "Decisions"): every
+// vkQueueSubmit, vkQueueSubmit2 and vkQueueBindSparse of a device that enabled
+// the extension goes down untouched and is counted; a deferred offer makes the
+// layer submit a marker batch after it. The app's own semaphores, values and
+// fences behave exactly as without the layer, and every kind of submission
+// makes a deferred offer wait. (Idle waits, fence reuse, several queues and
+// teardown: reliability_tests.cpp.)
 #include "kmt_calls.hpp"
 
 namespace kmt {

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The Debian package, with CMake's own CPack (no debian/ folder to keep):
 #
 #   cmake --build build && (cd build && cpack -G DEB)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # kmt_settings_gen for a cross build (included from manifests/CMakeLists.txt
 # instead of tools/): the build machine cannot run the target's programs (a
 # kernel without 32-bit support cannot run the i386 build's), so the manifests

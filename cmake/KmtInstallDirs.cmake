@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Where `cmake --install` puts the layer, and how the installed manifests name
 # it, so that an install to ANY prefix loads without LD_LIBRARY_PATH or
 # ldconfig (a bare library_path would be resolved by the dynamic linker only,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Runs at INSTALL time (install(CODE) in manifests/CMakeLists.txt): writes a
 # layer manifest whose library_path names the library where this very install
 # puts it. CMAKE_INSTALL_PREFIX is then the prefix being installed to

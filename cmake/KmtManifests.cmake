@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Helpers that write loader manifests. Build-tree copies carry an absolute
 # library_path ($<TARGET_FILE:...>), installed copies a bare file name.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # What `cmake --install` gives besides the layer and its manifest (those are
 # installed by layer/ and manifests/): the public headers, a CMake package
 # (find_package(vk-offer-reclaim) -> vk-offer-reclaim::headers), a pkg-config

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Toolchain for a 32-bit x86 (i386) build on a 64-bit Debian machine with
 # multiarch: gcc-multilib / g++-multilib compile with -m32, and the i386
 # packages (libvulkan-dev:i386, vulkan-validationlayers-dev:i386) live in

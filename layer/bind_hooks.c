@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bind_hooks.c -- the commands that bind memory (buffers, images, sparse,
  * video sessions, NV acceleration structures) and destroy bound resources,

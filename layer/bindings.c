@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bindings.c -- which buffer or image is bound to which tracked memory
  * (resource offers act on the memory behind each resource).

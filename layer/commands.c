@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * commands.c -- vkOfferAllocationsKMT, vkReclaimAllocationsKMT,
  * vkGetPagingFenceKMT, vkGetAllocationStateKMT,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * commands.h -- the VK_KMT_offer_reclaim commands and the device hooks of a
  * device that enabled the extension.

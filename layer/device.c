@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * device.c -- the global handle -> state tables and physical-device probing.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * device.h -- the layer's per-instance, per-physical-device, per-device and
  * per-queue state, and the global tables that find it from a handle.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dispatch.c -- fills the next layer's function tables (see dispatch.h).
  * Called once, inside vkCreateInstance / vkCreateDevice: LOADER-NOTES found

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dispatch.h -- the next layer's functions this layer calls, one X-macro list
  * per level (the shader_object/vkBasalt pattern): the struct members and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * extensions.c -- which device extensions an app may enable beside
  * VK_KMT_offer_reclaim (DESIGN.md, "Memory handles").

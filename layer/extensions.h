@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * extensions.h -- device extensions allowed beside VK_KMT_offer_reclaim
  * (see extensions.c).

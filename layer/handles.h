@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * handles.h -- the layer's own VkDeviceMemory handles (pure C).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hooks.c -- the one list of device commands the layer intercepts on a
  * device that enabled the extension (a device that did not gets the next

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hooks.h -- what the device hooks of a device that enabled the extension
  * share: the device lock's helpers, deferred messages, and the translation of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * layer.c -- loader negotiation, vkGet*ProcAddr, and the life of instances,
  * physical devices and devices.

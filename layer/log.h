@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * log.h -- messages through the app's VK_EXT_debug_utils messengers, else
  * stderr (prefixed with the layer name), filtered by LOG_LEVEL. Every message

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * memory.c -- handle map and record pool (see memory.h for why they exist).
  */

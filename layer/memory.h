@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * memory.h -- the handle-keyed tables of one device (pure C).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * memory_commands.h -- every command and structure that carries a
  * VkDeviceMemory, and what the layer does with it on a device that enabled

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * memory_hooks.c -- the VkDeviceMemory commands of a device that enabled the
  * extension: allocate and free (the app gets the layer's own handle, the

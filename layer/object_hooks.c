@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * object_hooks.c -- commands that name any object by (type, handle): object
  * names and tags (VK_EXT_debug_utils, VK_EXT_debug_marker) and private data

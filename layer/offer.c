@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * offer.c -- the offer/reclaim state machine (rules in offer.h): the
  * transitions, deferred offers, offer and reclaim. Validation and messages

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * offer.h -- the offer/reclaim state machine of one device (pure C: no Vulkan
  * calls; the glue passes in what the driver must do as callbacks).

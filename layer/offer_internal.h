@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * offer_internal.h -- what offer.c, validate.c, bindings.c and policy.c share
  * inside the state machine (not for the glue).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * paging.c -- see paging.h: the paging semaphore, the paging queue and GPU
  * fills.

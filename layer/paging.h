@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * paging.h -- the paging timeline semaphore (vkGetPagingFenceKMT), the paging
  * queue and the GPU fills that make a reported discard true; the queue hooks

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * plain.c -- the hot path of offer and reclaim (issue 12): a list of
  * memories on a tracker that calls nothing per element (no transition

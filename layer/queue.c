@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * queue.c -- see queue.h: queue records, submission counting, markers, idle
  * waits and fence waits.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * queue.h -- the queue records of a device that enabled the extension, and
  * how the layer knows the app's GPU work is done (submission tracking).

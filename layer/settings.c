@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * settings.c -- parsing of the settings in KMT_SETTINGS and the precedence
  * rules between their sources (settings.h).

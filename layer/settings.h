@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * settings.h -- the layer's settings, one list (KMT_SETTINGS) that drives
  * parsing, defaults, the startup line, docs/SETTINGS.md and the manifests'

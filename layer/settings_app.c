@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * settings_app.c -- VkLayerSettingsCreateInfoEXT, kept as text (settings_app.h).
  */

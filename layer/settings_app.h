@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * settings_app.h -- the settings an app passes in vkCreateInstance through
  * VK_EXT_layer_settings (VkLayerSettingsCreateInfoEXT in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * settings_file.c -- vk_layer_settings.txt and kmt_settings_read (settings_file.h).
  */

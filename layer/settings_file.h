@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * settings_file.h -- vk_layer_settings.txt, and kmt_settings_read, which
  * gathers every source of the settings (settings.h).

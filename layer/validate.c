@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * validate.c -- all-or-nothing validation of offer and reclaim calls, and the
  * messages that name the first offending element (rules in offer.h).

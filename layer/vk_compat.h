@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * vk_compat.h -- Vulkan names newer than the headers the layer is built with
  * (Debian 12 ships 1.3.239). Each block is declared only where the headers

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // vvl_utils.cpp -- the only C++ in the layer: thin C wrappers over the
 // Vulkan-ValidationLayers utilities (see vvl_utils.h).
 #include "vvl_utils.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * vvl_utils.h -- C entry points into the Vulkan-ValidationLayers utilities
  * (libVkLayer_utils.a, C++), wrapped in vvl_utils.cpp. Used where behaving

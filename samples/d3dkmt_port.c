@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * d3dkmt_port -- DXGI offer / reclaim, ported the way DXVK or Wine would port it:
  * IDXGIDevice4::OfferResources1 / ReclaimResources1 (and the DXGI 1.2

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * offer_reclaim -- the VK_KMT_offer_reclaim extension in plain Vulkan.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pressure -- the layer's "pressure" discard policy: which offered allocation
  * goes first when a heap runs over its budget.

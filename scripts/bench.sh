@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Runs the full benchmark set (tests/bench) and writes:
 #   docs/benchmarks.json         Google Benchmark JSON of kmt_benchmarks
 #   docs/benchmarks-tests.json   gtest JSON of kmt_bench_tests (P2 proc addresses, P5)

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Turns kmt_benchmarks' JSON (and kmt_bench_tests' gtest JSON) into
 docs/BENCHMARKS.md and the P3 plot (a PNG written with zlib alone: no
 matplotlib or gnuplot needed).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # One command for a fresh Debian 12 machine: install the packages, build, and
 # run the offer_reclaim sample through the layer, loaded implicitly from the
 # build tree (nothing is installed system-wide).

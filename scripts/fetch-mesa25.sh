@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Unpacks Mesa 25's lavapipe from Debian's bookworm-backports into a project
 # folder (default: .deps/mesa25), with an ICD manifest whose library_path is
 # absolute. Nothing is installed: Debian 12's own Mesa 22.3.6 stays the

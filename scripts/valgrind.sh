@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # valgrind memcheck over a subset of the tests: every unit test, the fuzz
 # harness on its corpus plus some random inputs, and end-to-end tests that
 # cover the layer's main paths through the real loader, validation, the test

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * asan_leak_probe.c -- leaks 4242 bytes on purpose. In ASan builds ctest runs
  * it and expects LeakSanitizer to report exactly that (asan.leak_checking_is_on):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pin_driver.c -- linked into every test program that loads a Vulkan driver,
  * in ASan builds only (tests/CMakeLists.txt). Before main() it loads the

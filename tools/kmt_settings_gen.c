@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * kmt_settings_gen -- everything that describes the layer's settings, written
  * from the one list in layer/settings.h (KMT_SETTINGS). Built and run at build

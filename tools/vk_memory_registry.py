@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Which Vulkan commands, structures and device extensions carry a VkDeviceMemory.
 
 The layer hands out its own VkDeviceMemory handles on devices that enable

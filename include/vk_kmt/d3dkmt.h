@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * vk_kmt/d3dkmt.h -- D3DKMT offer/reclaim for code ported from Windows, on top
  * of the VK_KMT_offer_reclaim Vulkan device extension.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef VK_KMT_OFFER_RECLAIM_H_
 #define VK_KMT_OFFER_RECLAIM_H_ 1
 

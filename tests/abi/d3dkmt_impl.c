@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The single-header library's implementation, compiled for this build's
  * target with the project's warnings (-Werror in CI): in the i386 cross build

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * vk_kmt/d3dkmt.h against the WDK, at compile time, as C11: this file fails
  * to compile on any target where a struct, field offset or tag name differs

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // vk_kmt/d3dkmt.h against the WDK, at compile time, as C++17 (the header's
 // declarations are meant to compile as C++): the same layout checks as
 // d3dkmt_layout.c, and the tag names through type identity. Uses no standard

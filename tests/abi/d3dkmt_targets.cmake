@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # abi.d3dkmt_targets: compiles d3dkmt_layout.c (C11) and d3dkmt_layout.cpp
 # (C++17) with clang for targets this machine cannot run, -fsyntax-only: the
 # static asserts in vk_kmt/d3dkmt.h and in the two files then check the WDK

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # abi.layer_exports: the built layer is a shared object of the target ABI
 # (ELF class and machine, read with readelf, so it also checks a cross build
 # that cannot be loaded here) that exports exactly the three loader entry

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # abi.multilib_install (i386 preset): the native (64-bit) and the cross
 # (32-bit) build installed to ONE prefix, as a distribution's two
 # architectures of the package would be:

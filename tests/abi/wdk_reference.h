@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The WDK layouts of the offer / reclaim structs, written as plain integers,
  * for d3dkmt_layout.c / .cpp to compare vk_kmt/d3dkmt.h with, field by field,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Runs a real application nobody here wrote (vkcube, vkd3d-gears, vkd3d-triangle,
 # glxgears on zink) on lavapipe under a private Xvfb, with VK_LAYER_KMT_offer_reclaim
 # loaded implicitly from the build tree and VK_LAYER_KHRONOS_validation below it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // kmt_benchmarks: the cost of VK_LAYER_KMT_offer_reclaim against a floor
 // measured in the same process, the same benchmark and the same iteration.
 //

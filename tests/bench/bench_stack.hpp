@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Minimal Vulkan stacks for the benchmarks (no gtest, no debug messenger, no
 // validation): each instance is created with XDG_DATA_HOME pointing at one
 // folder under <build>/vkdata, so several stacks can live in one process (the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The non-timing goals of the performance issue, as tests:
 //  P2  command recording is untouched: vkGetDeviceProcAddr returns the same
 //      vkCmd* pointers with and without the layer (and a device that did not

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Struct layouts of vk_kmt/d3dkmt.h as measured by the C compiler
  * (d3dkmt_impl.c), for layout_test.cpp to compare with C++'s view. */
 #ifndef KMT_D3DKMT_C_LAYOUT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The one translation unit of kmt_d3dkmt_tests that compiles the header's
  * implementation, as C11 (with the project's -Wall -Wextra [-Werror]). It also

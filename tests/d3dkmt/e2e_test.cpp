@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // (c) The D3DKMT thunks of vk_kmt/d3dkmt.h end to end: the real loader, the
 // offer_reclaim layer, validation, the test driver layer and lavapipe
 // (kmt::VulkanStack, Stack::Full). Every STATUS_* the thunks return is reached

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // (a) vk_kmt/d3dkmt.h as C++ sees it: this translation unit includes the
 // header WITHOUT VK_KMT_D3DKMT_IMPLEMENTATION, which proves the declarations
 // compile as C++17, and checks every WDK name (tags included), value, size and

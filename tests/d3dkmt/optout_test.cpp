@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The opt-outs of vk_kmt/d3dkmt.h for builds that already have the Windows
 // types (Wine, MinGW, the WDK): this translation unit plays such a build. It
 // declares the base types and the WDK structs itself, the way Wine's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // (b) The handle registry of vk_kmt/d3dkmt.h and the validation the thunks do
 // before they call the layer, with no Vulkan device at all.
 //

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Writes td_struct_sizes.inc: { sType, sizeof(struct) } for every struct in
 vulkan_core.h that may extend VkDeviceCreateInfo or VkMemoryAllocateInfo. The
 test driver needs the sizes to deep-copy a caller's pNext chain when it strips

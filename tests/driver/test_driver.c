@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * VK_LAYER_KMT_test_driver: the bottom layer of the test stack. It adds to
  * lavapipe what this project's tests need (see test_driver.h) and strips all of

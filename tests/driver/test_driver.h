@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #ifndef KMT_TEST_DRIVER_H
 #define KMT_TEST_DRIVER_H
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Thread safety (DESIGN.md): any number of threads may call any command on
 // the same device at once. Eight threads mix offer, reclaim, allocate, free,
 // state queries and submissions on shared and private memory; afterwards

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The offer/reclaim contract of DESIGN.md ("Semantics"), one test per rule,
 // through the real loader, the layer, validation, the test driver and lavapipe.
 #include <dlfcn.h>

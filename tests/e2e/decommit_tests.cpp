@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Decommit is real (DESIGN.md): when the policy decommits an allocation that
 // was offered with ALLOW_DECOMMIT, the driver's memory is freed at once; the
 // app's handle stays valid for queries and vkFreeMemory; reclaim reports

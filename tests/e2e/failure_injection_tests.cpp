@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Host-allocation failure injection through the real stack: the app's
 // VkAllocationCallbacks (given to vkCreateInstance / vkCreateDevice, and to
 // vkAllocateMemory / vkFreeMemory as pAllocator) fail at the N-th call, for

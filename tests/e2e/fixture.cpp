@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "fixture.hpp"
 
 #include <vulkan/vk_enum_string_helper.h>

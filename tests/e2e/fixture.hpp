@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // End-to-end test fixture: the real loader, the build tree's layer manifests,
 // validation, the test driver layer and lavapipe (see tests/CMakeLists.txt for
 // the stacks and shared/reference/LOADER-NOTES.md for why they look like this).

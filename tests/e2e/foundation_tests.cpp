@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Foundation: how the layer is found and enabled, what it advertises, what it
 // enables underneath (and what it hides), and that it leaves the app's create
 // info and devices that did not enable the extension alone. Through the real

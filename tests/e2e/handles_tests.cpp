@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The layer's own VkDeviceMemory handles (DESIGN.md, "Memory handles: the
 // layer's own"): on a device that enabled VK_KMT_offer_reclaim the app holds
 // the layer's handles and everything below the layer holds the driver's.

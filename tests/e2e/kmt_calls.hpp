@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Small wrappers over the VK_KMT_offer_reclaim commands for the end-to-end
 // tests: build the info structs, call through the pointers the fixture got
 // from vkGetDeviceProcAddr, and return what an app observes.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // VK_EXT_layer_settings end to end: an app chains VkLayerSettingsCreateInfoEXT
 // into vkCreateInstance and the layer takes its values, below the settings
 // file and the environment (settings.h). The effect is observed as an app

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ASan builds keep the Vulkan driver loaded (tests/pin_driver.c, issue 16
 // item 8) so LeakSanitizer does not report lavapipe's global buffer once the
 // loader has unloaded it. That must not hide the layer's own leaks: the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The paging engine (DESIGN.md "Deferred offers", "Paging fence", "Discard
 // policies"): fills that really replace bytes, GPU fills ordered by the
 // paging fence, policies, budgets, decommit, statistics.

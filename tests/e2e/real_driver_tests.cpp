@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The layer on whatever driver is underneath, without the test driver layer
 // (Stack::Lvp = layer -> validation -> driver). In CI that is lavapipe (no
 // pageable memory, no budget, one queue); on a machine with a GPU run them

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reliability of submission tracking (issue 16 items 1, 2, 6 and 7; issue 12
 // item 4): legal sequences and app mistakes that must neither crash, leave
 // the layer's own GPU work pending at teardown, nor make a deferred offer take

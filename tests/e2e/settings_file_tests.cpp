@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Settings from a vk_layer_settings.txt (DESIGN.md "Configuration"): the file
 // the Khronos layers read, found through VK_LAYER_SETTINGS_PATH (the file
 // itself, or the folder holding it), with entries kmt_offer_reclaim.<name>.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Smoke: the full stack comes up and one offer/reclaim round trip works.
 #include "kmt_calls.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Submission tracking (DESIGN.md "Deferred offers", README "Decisions"): every
 // vkQueueSubmit, vkQueueSubmit2 and vkQueueBindSparse of a device that enabled
 // the extension goes down untouched and is counted; a deferred offer makes the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests of VK_LAYER_KMT_test_driver alone (no offer_reclaim layer): Baseline
 // (validation -> test_driver -> lavapipe) and Bare (test_driver -> lavapipe).
 #include "fixture.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Bad input gets VK_ERROR_VALIDATION_FAILED_EXT, a message that names the
 // first offending element, and changes nothing (DESIGN.md: "Validation is
 // all-or-nothing"). Every case checks all three.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The fuzz harness without libFuzzer (any compiler): replays inputs (files,
 // or every file of a directory), then runs seeded random inputs.
 //

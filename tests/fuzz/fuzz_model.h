@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The reference model of the model-based fuzzer (fuzz_offer.cpp): a naive
 // C++ restatement of DESIGN.md "Semantics" and the rules of layer/offer.h,
 // policy.h and handles.h, written from the rules, not from the core's data

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Model-based fuzzing of the offer/reclaim state machine, the handle table
 // and the discard policies (kmt_core: layer/offer.c, plain.c, validate.c,
 // bindings.c, handles.c, policy.c, memory.c). The first bytes configure the

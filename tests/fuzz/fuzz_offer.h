@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The model-based fuzz harness of the offer/reclaim core (fuzz_offer.cpp),
 // shared by the libFuzzer target and the replay / random driver (fuzz_main.cpp).
 #pragma once

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Writes the named scenario inputs of the fuzz corpus (tests/fuzz/corpus/scenario-*).
 
 Each scenario is a short, readable event sequence in the byte format that

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # kmt_check_markdown_links(<markdown files> <problems var>)
 # Every relative link of each Markdown file -- [text](target), target without
 # a scheme (http:, mailto: ...) and not a bare #anchor -- must name a file or

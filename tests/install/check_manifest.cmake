@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # kmt_check_manifest(<manifest> <IMPLICIT|EXPLICIT> <library_path or "">
 #                    <settings list file> <errors var>)
 # Parses a layer manifest (string(JSON): a parse error is a failure) and checks

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The Debian package, as a MangoHud or vkBasalt user meets it (run by .ci/run
 # as root; it installs into /usr and removes what it installed):
 #  1. cpack -G DEB in <build> makes vk-offer-reclaim_<version>_<arch>.deb;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # docs/SETTINGS.md (committed, read on the web) must equal what
 # kmt_settings_gen writes from KMT_SETTINGS now.   GENERATED SOURCE
 cmake_minimum_required(VERSION 3.25)

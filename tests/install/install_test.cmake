@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The install, end to end (tests/install/CMakeLists.txt passes the -D values):
 #  1. cmake --install <build> --prefix <work>/prefix
 #  2. every file is where it should be (the layer in its $LIB folder, the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # kmt_vulkaninfo_loads_layer(<vulkaninfo> <library> <log file> <problems var> <VAR=value>...)
 # Runs vulkaninfo with the given environment plus VK_LOADER_DEBUG=layer and
 # checks that the layer REALLY loaded from <library>, not only that the loader

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Every source file of the tree carries the license line (the MIT SPDX
 # identifier, see `tag` below) in its first three lines (after a #! line):
 # C and C++ sources and headers,

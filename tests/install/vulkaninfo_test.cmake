@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # vulkaninfo (vulkan-tools) with the build tree's implicit manifest
 # (XDG_DATA_HOME=<build>/vkdata/implicit) on lavapipe:
 #  - enabled (VK_KMT_OFFER_RECLAIM_ENABLE=1): exit 0, the layer in the layer

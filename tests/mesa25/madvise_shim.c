@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * madvise_shim.c -- LD_PRELOAD library for the mesa25 tests: records every
  * madvise() that reaches libc through the PLT (Mesa 25's lavapipe turns a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * madvise_shim.h -- what madvise_shim.c records (see there).
  */

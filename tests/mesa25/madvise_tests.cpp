@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Follows an offer from the app to the kernel (issue 14): on Mesa 25's
 // lavapipe, which turns a memory priority below 0.3 into madvise(MADV_COLD)
 // over the allocation's pages and 0.6 or above into MADV_WILLNEED, an offer

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Runs a test on Mesa 25's lavapipe, unpacked by scripts/fetch-mesa25.sh into
 # a project folder (never installed: Debian 12's Mesa 22.3.6 stays the system
 # driver). Label mesa25 (ctest -L mesa25).

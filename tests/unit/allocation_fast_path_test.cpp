@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The allocation fast path (layer/offer.c, handles.c): without heap
 // accounting (DISCARD=never and no listener, the production default),
 // kmt_track_memory and kmt_untrack_memory of resident memory touch only

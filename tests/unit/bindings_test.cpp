@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Unit tests of resource bindings (layer/bindings.c): a bind is never half
 // done. kmt_reserve_bindings sets room aside before the driver binds,
 // counting what other threads set aside and have not used yet;

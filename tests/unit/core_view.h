@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // core_view.h -- reads the tracker's counts the same way whichever form the
 // core keeps them in (issue 12 moves them while it trims the hot path):
 // OFFERED memories counted per level or in total, heap usage and OFFERED

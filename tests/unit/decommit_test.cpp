@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Unit tests of real decommit (DESIGN.md "Decommit is real"; layer/offer.c):
 // when OFFERED memory offered with ALLOW_DECOMMIT is discarded, the tracker
 // asks the glue to free the driver's memory at once (ops.decommit, with the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Unit tests of the device extensions allowed beside VK_KMT_offer_reclaim
 // (layer/extensions.[ch]): with the extension on, the app holds the layer's
 // VkDeviceMemory handles, so an extension that carries one and that the

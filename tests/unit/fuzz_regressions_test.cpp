@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Regression tests from the model-based fuzzer (tests/fuzz/fuzz_offer.cpp).
 //
 // The fuzzer's long runs found no divergence of the core from the reference

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Unit tests of kmt_handle_map (layer/memory.[ch]).
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Unit tests of the layer's own VkDeviceMemory handles (layer/handles.[ch]):
 // the slot table behind them -- encoding, what never resolves, LIFO reuse
 // with a new generation, growth that never moves a record, the footprint per

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Unit tests of the offer sequence number (layer/offer.c): every offer
 // stamps its memory with the next 32-bit number, the pressure policy
 // discards LOW before NORMAL before HIGH, oldest number first. After ~4

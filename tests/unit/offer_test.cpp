@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Unit tests of the offer/reclaim state machine (layer/offer.[ch]).
 //
 // The driver is a kmt_tracker_ops whose callbacks append to a log, so each

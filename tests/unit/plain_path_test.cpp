@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The offer/reclaim hot path against the general one (issue 12, layer/offer.c
 // and plain.c): a tracker that calls nothing per element (no transition
 // listener, no always/random hook, no pageable driver, no per-heap offer

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Unit tests of kmt_pool (layer/memory.[ch]).
 #include <gtest/gtest.h>
 

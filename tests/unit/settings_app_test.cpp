@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Unit tests of layer/settings_app.[ch]: what an app passes in
 // VkLayerSettingsCreateInfoEXT is kept as text for this layer only, every
 // value type becomes the text the parser reads, problems are kept and

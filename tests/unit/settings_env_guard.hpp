@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // settings_env_guard.hpp -- for the settings unit tests: clears every
 // variable the settings read (VK_KMT_OFFER_RECLAIM_* in any case, and where
 // the settings file is looked for) and restores the process's values after.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Unit tests of layer/settings_file.[ch]: which vk_layer_settings.txt is read
 // (the Khronos layers' rules), that only a regular file of bounded size is
 // read (issue 16: VK_LAYER_SETTINGS_PATH=/dev/zero ate 7 GB in 60 s, a FIFO

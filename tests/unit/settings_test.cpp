@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Unit tests of layer/settings.[ch]: the parser, the precedence rules
 // (environment > settings file > app > default), the messages, the
 // description the startup line shows.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // test_allocator.h -- VkAllocationCallbacks for the unit tests: counts live
 // blocks (leak checks) and can be told to return NULL (out of host memory).
 #pragma once

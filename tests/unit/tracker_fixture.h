@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // tracker_fixture.h -- the unit tests' view of one tracker (layer/offer.h).
 //
 // Tests name allocations by small integers. The name is passed to

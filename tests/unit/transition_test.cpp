@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The tracker reports every state change through ops.transition, with its
 // reason (layer/offer.h): messages and the trace are built on it. Transitions
 // name the app's handle (the layer's own), never the driver's.

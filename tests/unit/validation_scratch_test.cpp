@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Unit tests of how a call's elements are resolved (layer/validate.c): into a
 // scratch array that grows as elements resolve, never sized from
 // allocationCount up front, so a huge count with a short array reaches its

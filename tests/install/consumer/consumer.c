@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * kmt_consumer -- an app built against the installed headers. It looks for
  * VK_KMT_offer_reclaim on the first physical device, enables it, fetches

@@ -102,7 +102,7 @@ inline std::string describe(const std::vector<Call> &calls)
 struct RMem {
     uint64_t driver = 0;  // the driver's handle; 0 once decommitted
     VkDeviceSize size = 0;
-    uint32_t type = 0, heap = 0;  // type: the memoryTypeIndex as kept (an index past the table reads as 0)
+    uint32_t type = 0, heap = 0;  // type: the memoryTypeIndex as kept (saturated at 255; past the table: heap 0)
     bool host_visible = false, dedicated = false, app_allocator = false;
     float app = 0.5f, driver_priority = 0.5f;
     uint8_t status = RESIDENT;
@@ -169,7 +169,7 @@ struct Model {
     bool hook() const { return kind == KMT_DISCARD_ALWAYS || kind == KMT_DISCARD_RANDOM; }
     static bool holds_payload(uint8_t s) { return s != DISCARDED && s != DECOMMITTED; }
     static bool demoted(uint8_t s) { return s == OFFERED || s == DISCARDED || s == DECOMMITTED; }
-    uint32_t heap_of_type(uint32_t type) const { return type_heap[type < kTypes ? type : 0]; }
+    uint32_t heap_of_type(uint32_t type) const { return type < kTypes ? type_heap[type] : 0; }
     VkDeviceSize usage(uint32_t heap) const
     {
         VkDeviceSize sum = 0;
@@ -486,7 +486,7 @@ struct Model {
         RMem m;
         m.driver = driver;
         m.size = size;
-        m.type = type < kTypes ? type : 0;
+        m.type = type < 255 ? type : 255;
         m.heap = heap_of_type(type);
         m.host_visible = hv;
         m.dedicated = dedicated;

@@ -766,7 +766,7 @@ class Harness {
         uint8_t s = in.u8();
         VkDeviceSize size = s < 240 ? kSizes[s % kSizeCount] : VkDeviceSize(in.u32()) << (s % 16);
         uint8_t th = in.u8();
-        uint32_t type = th % 40;  // >= 32 is kept as 0
+        uint32_t type = th % 40;  // >= 32 is kept as is, in heap 0
         uint8_t fl = in.u8();
         uint32_t flags = ((fl & 1) ? KMT_TRACK_HOST_VISIBLE : 0) | ((fl & 2) ? KMT_TRACK_DEDICATED : 0) |
                          ((fl & 4) ? KMT_TRACK_APP_ALLOCATOR : 0) | ((fl & 0x80) ? 0xfff0u : 0);  // unknown bits: ignored

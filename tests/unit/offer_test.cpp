@@ -1221,8 +1221,8 @@ TEST_F(OfferStateMachine, HeapUsageCountsOnlyAllocationsThatHoldTheirContents)
     Track(0x1, 1 * MiB, 0.5f, 0);
     Track(0x2, 2 * MiB, 0.5f, 1);
     Track(0x3, 4 * MiB, 0.5f, 1);
-    Track(0x4, 8 * MiB, 0.5f, 99); // out-of-range memory type: kept in range (type 0, heap 0)
-    EXPECT_EQ(M(0x4)->type_index, 0);
+    Track(0x4, 8 * MiB, 0.5f, 99); // out-of-range memory type: kept as is (no fill may target it), heap 0
+    EXPECT_EQ(M(0x4)->type_index, 99);
     EXPECT_EQ(kmt_heap_of(&t, M(0x4)), 0u);
     EXPECT_EQ(t.heap_usage[0], 9 * MiB);
     EXPECT_EQ(t.heap_usage[1], 6 * MiB);

@@ -16,7 +16,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "events.h"
+#include "names.h"
 #include "paging.h"
+#include "report.h"
 #include "vvl_utils.h"
 
 /* ---- messages --------------------------------------------------------------- */
@@ -32,8 +35,12 @@ struct pending_message {
 static void
 emit(const struct kmt_device *d, const struct pending_message *m)
 {
-    if (m->id)
-        kmt_log(&d->instance->logger, m->level, m->id, m->object_type, m->object, "%s", m->text);
+    if (!m->id)
+        return;
+    if (m->object) /* with the app's name of it, where it gave one */
+        kmt_device_log(d, m->level, m->id, m->object_type, m->object, m->text);
+    else
+        kmt_device_log(d, m->level, m->id, VK_OBJECT_TYPE_DEVICE, (uint64_t)(uintptr_t)d->handle, m->text);
 }
 
 static void
@@ -174,6 +181,7 @@ kmt_OfferAllocationsKMT(VkDevice device, const VkOfferAllocationsInfoKMT *pInfo)
     struct kmt_device *d = enabled_device(device);
     if (!d)
         return VK_ERROR_EXTENSION_NOT_PRESENT;
+    uint64_t start = kmt_events_now(d);
     if (atomic_load(&d->lost))
         return VK_ERROR_DEVICE_LOST;
     if (!pInfo)
@@ -203,6 +211,7 @@ kmt_OfferAllocationsKMT(VkDevice device, const VkOfferAllocationsInfoKMT *pInfo)
     else
         relieve_locked(d);
     pthread_mutex_unlock(&d->lock);
+    kmt_events_offer_done(d, start, pInfo, e ? error_result(e) : VK_SUCCESS);
 
     if (e) {
         emit(d, &message);
@@ -223,6 +232,7 @@ kmt_ReclaimAllocationsKMT(VkDevice device, const VkReclaimAllocationsInfoKMT *pI
     struct kmt_device *d = enabled_device(device);
     if (!d)
         return VK_ERROR_EXTENSION_NOT_PRESENT;
+    uint64_t start = kmt_events_now(d);
     if (!pInfo)
         return reject_info(d, command, KMT_ERROR_NULL_INFO, 0);
     if (pInfo->sType != VK_STRUCTURE_TYPE_RECLAIM_ALLOCATIONS_INFO_KMT)
@@ -246,6 +256,7 @@ kmt_ReclaimAllocationsKMT(VkDevice device, const VkReclaimAllocationsInfoKMT *pI
     else if (!lost)
         relieve_locked(d); /* contents came back: usage grew */
     pthread_mutex_unlock(&d->lock);
+    kmt_events_reclaim_done(d, start, pInfo, fence, e ? error_result(e) : lost ? VK_ERROR_DEVICE_LOST : VK_SUCCESS);
 
     if (e) {
         emit(d, &message);
@@ -286,6 +297,7 @@ kmt_GetAllocationStateKMT(VkDevice device, VkDeviceMemory memory, VkAllocationSt
     if (m)
         kmt_fill_state(&d->tracker, m, pState);
     pthread_mutex_unlock(&d->lock);
+    kmt_events_flush(d);
     if (!m) {
         kmt_log(&d->instance->logger, KMT_LOG_ERROR, kmt_error_id(KMT_ERROR_UNKNOWN_MEMORY),
                 VK_OBJECT_TYPE_DEVICE_MEMORY, (uint64_t)memory,
@@ -331,6 +343,7 @@ kmt_GetOfferReclaimStatisticsKMT(VkDevice device, VkOfferReclaimStatisticsKMT *p
         pStatistics->heapBudget[i] = i < pStatistics->heapCount ? d->policy.heap_budget[i] : 0;
     }
     pthread_mutex_unlock(&d->lock);
+    kmt_events_flush(d);
     return VK_SUCCESS;
 }
 
@@ -381,6 +394,7 @@ kmt_AllocateMemory(VkDevice device, const VkMemoryAllocateInfo *pInfo, const VkA
         relieve_locked(d); /* usage grew: the pressure policy may act */
     }
     pthread_mutex_unlock(&d->lock);
+    kmt_events_flush(d);
     if (!tracked) {
         d->next.FreeMemory(device, *pMemory, pAllocator);
         *pMemory = VK_NULL_HANDLE;
@@ -398,6 +412,7 @@ kmt_FreeMemory(VkDevice device, VkDeviceMemory memory, const VkAllocationCallbac
     kmt_untrack_memory(&d->tracker, (uint64_t)memory);
     uint64_t fill = kmt_pending_fill_value(d, (uint64_t)memory);
     pthread_mutex_unlock(&d->lock);
+    kmt_object_destroyed(d, VK_OBJECT_TYPE_DEVICE_MEMORY, (uint64_t)memory);
     /* A GPU fill of the layer's may still write it: memory must not be freed
      * under pending work (VUID-vkFreeMemory-memory-00677). Wait unlocked. */
     if (fill) {
@@ -630,6 +645,7 @@ kmt_DestroyBuffer(VkDevice device, VkBuffer buffer, const VkAllocationCallbacks 
     pthread_mutex_lock(&d->lock);
     kmt_untrack_resource(&d->tracker, (uint64_t)buffer);
     pthread_mutex_unlock(&d->lock);
+    kmt_object_destroyed(d, VK_OBJECT_TYPE_BUFFER, (uint64_t)buffer);
     d->next.DestroyBuffer(device, buffer, pAllocator);
 }
 
@@ -640,6 +656,7 @@ kmt_DestroyImage(VkDevice device, VkImage image, const VkAllocationCallbacks *pA
     pthread_mutex_lock(&d->lock);
     kmt_untrack_resource(&d->tracker, (uint64_t)image);
     pthread_mutex_unlock(&d->lock);
+    kmt_object_destroyed(d, VK_OBJECT_TYPE_IMAGE, (uint64_t)image);
     d->next.DestroyImage(device, image, pAllocator);
 }
 
@@ -703,6 +720,7 @@ static const struct named_function device_hooks[] = {
     KMT_ALIAS("vkWaitSemaphoresKHR", WaitSemaphores),
     KMT_FN(GetSemaphoreCounterValue),
     KMT_ALIAS("vkGetSemaphoreCounterValueKHR", GetSemaphoreCounterValue),
+    KMT_FN(SetDebugUtilsObjectNameEXT),
 };
 
 static PFN_vkVoidFunction
@@ -751,7 +769,8 @@ kmt_device_setup(struct kmt_device *d, const VkDeviceCreateInfo *app_info)
         .on_offered = kmt_policy_on_offered,
         .on_offered_ctx = &d->policy,
     };
-    struct kmt_tracker_ops ops = {.ctx = d, .set_priority = driver_set_priority, .fill = fill_discarded};
+    struct kmt_tracker_ops ops = {
+        .ctx = d, .set_priority = driver_set_priority, .fill = fill_discarded, .transition = kmt_events_setup(d)};
     if (!kmt_tracker_init(&d->tracker, &config, &ops, d->pallocator))
         return VK_ERROR_OUT_OF_HOST_MEMORY;
     VkResult result = kmt_paging_setup(d);
@@ -761,28 +780,17 @@ kmt_device_setup(struct kmt_device *d, const VkDeviceCreateInfo *app_info)
         return result;
     }
     refresh_budgets(d);
-    kmt_log_defer(&d->startup_log, &d->instance->logger, KMT_LOG_INFO, "KMT-startup", VK_OBJECT_TYPE_DEVICE,
-                  (uint64_t)(uintptr_t)d->handle,
-                  "VK_KMT_offer_reclaim enabled: pageable memory %s, memory priority %s, memory budget %s, "
-            "paging queue %s (family %u); discard policy %s, fill %s, offered priority %.2f.",
-            config.pageable ? "yes" : "no (offers cannot demote memory)", d->memory_priority ? "yes" : "no",
-            d->memory_budget ? "yes" : "no", d->paging_dedicated ? "dedicated" : "shared with the app",
-            d->paging_family, kmt_discard_policy_name(d->settings.discard),
-            kmt_discard_fill_name(d->settings.discard_fill), (double)d->settings.offered_priority);
+    kmt_report_device(d);
     return VK_SUCCESS;
 }
 
 void
 kmt_device_teardown(struct kmt_device *d)
 {
-    const struct kmt_counters *c = &d->tracker.counters;
+    kmt_events_teardown(d);
     if (d->settings.stats)
-        fprintf(stderr,
-                "VK_LAYER_KMT_offer_reclaim stats: offers %" PRIu64 " (re-offers %" PRIu64 "), reclaims %" PRIu64
-                ", discards %" PRIu64 ", decommits %" PRIu64 ", bytes offered %" PRIu64 ", bytes discarded %" PRIu64
-                ", rejected calls %" PRIu64 "\n",
-                c->offers, c->reoffers, c->reclaims, c->discards, c->decommits, c->bytes_offered, c->bytes_discarded,
-                c->rejected_calls);
+        kmt_report_stats(d);
+    kmt_names_destroy(d);
     kmt_paging_teardown(d);
     kmt_tracker_finish(&d->tracker);
 }

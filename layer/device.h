@@ -49,6 +49,8 @@ struct kmt_physical_device {
 };
 
 struct kmt_device;
+struct kmt_events;
+struct kmt_names;
 
 /* A GPU discard fill in flight (memory that is not host-visible). */
 struct kmt_fill_job {
@@ -121,6 +123,11 @@ struct kmt_device {
 
     _Atomic uint64_t submit_serial; /* last serial handed to a marker */
     atomic_bool lost;               /* a call returned VK_ERROR_DEVICE_LOST */
+
+    /* What the layer tells about the device (events.h, names.h): NULL unless
+     * LOG_LEVEL=verbose or TRACE is set / until the app names an object. */
+    struct kmt_events *events;
+    struct kmt_names *_Atomic names;
 };
 
 /* Global tables. */

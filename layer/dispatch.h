@@ -68,7 +68,8 @@
     X(FreeCommandBuffers, 0, 0)                                                             \
     X(BeginCommandBuffer, 0, 0)                                                             \
     X(EndCommandBuffer, 0, 0)                                                               \
-    X(CmdFillBuffer, 0, 0)
+    X(CmdFillBuffer, 0, 0)                                                                  \
+    X(SetDebugUtilsObjectNameEXT, 0, 0)
 
 #define KMT_DECLARE_MEMBER(name, alias, version) PFN_vk##name name;
 

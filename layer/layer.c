@@ -23,6 +23,8 @@
 #include "commands.h"
 #include "device.h"
 #include "paging.h"
+#include "names.h"
+#include "report.h"
 #include "vvl_utils.h"
 
 #define KMT_EXPORT __attribute__((visibility("default")))
@@ -136,12 +138,12 @@ layer_CreateInstance(const VkInstanceCreateInfo *pCreateInfo, const VkAllocation
 
     inst->handle = *pInstance;
     kmt_fill_instance_dispatch(&inst->next, *pInstance, next_gipa, inst->api_version);
-    inst->logger.instance = *pInstance;
-    inst->logger.submit = debug_utils ? inst->next.SubmitDebugUtilsMessageEXT : NULL;
     struct kmt_settings settings;
     kmt_settings_load(&settings, kmt_layer_option, NULL, NULL);
-    inst->logger.level = settings.log_level;
+    kmt_logger_init(&inst->logger, *pInstance, debug_utils ? inst->next.SubmitDebugUtilsMessageEXT : NULL, &settings,
+                    inst->has_allocator ? &inst->allocator : NULL);
     if (!kmt_register_instance(inst)) {
+        kmt_logger_finish(&inst->logger);
         inst->next.DestroyInstance(*pInstance, pAllocator);
         kmt_free(pAllocator, inst);
         return VK_ERROR_OUT_OF_HOST_MEMORY;
@@ -157,6 +159,7 @@ layer_DestroyInstance(VkInstance instance, const VkAllocationCallbacks *pAllocat
         return;
     kmt_unregister_physical_devices_of(inst);
     inst->next.DestroyInstance(instance, pAllocator);
+    kmt_logger_finish(&inst->logger);
     kmt_free(inst->has_allocator ? &inst->allocator : NULL, inst);
 }
 
@@ -247,7 +250,7 @@ layer_CreateDebugUtilsMessengerEXT(VkInstance instance, const VkDebugUtilsMessen
     struct kmt_instance *inst = kmt_instance_from_handle(instance);
     VkResult result = inst->next.CreateDebugUtilsMessengerEXT(instance, pCreateInfo, pAllocator, pMessenger);
     if (result == VK_SUCCESS)
-        atomic_fetch_add(&inst->logger.messengers, 1);
+        kmt_logger_add_messenger(&inst->logger, *pMessenger, pCreateInfo);
     return result;
 }
 
@@ -257,7 +260,7 @@ layer_DestroyDebugUtilsMessengerEXT(VkInstance instance, VkDebugUtilsMessengerEX
 {
     struct kmt_instance *inst = kmt_instance_from_handle(instance);
     if (messenger != VK_NULL_HANDLE)
-        atomic_fetch_sub(&inst->logger.messengers, 1);
+        kmt_logger_remove_messenger(&inst->logger, messenger);
     inst->next.DestroyDebugUtilsMessengerEXT(instance, messenger, pAllocator);
 }
 
@@ -486,6 +489,8 @@ layer_CreateDevice(VkPhysicalDevice physicalDevice, const VkDeviceCreateInfo *pC
     d->handle = *pDevice;
     kmt_fill_device_dispatch(&d->next, *pDevice, next_gdpa, p->api_version);
     result = d->enabled ? kmt_device_setup(d, pCreateInfo) : VK_SUCCESS;
+    if (!d->enabled)
+        kmt_report_device(d); /* LOG_LEVEL=info: the user sees the layer is there */
     if (result == VK_SUCCESS && !kmt_register_device(d))
         result = VK_ERROR_OUT_OF_HOST_MEMORY;
     if (result != VK_SUCCESS) {
@@ -496,6 +501,9 @@ layer_CreateDevice(VkPhysicalDevice physicalDevice, const VkDeviceCreateInfo *pC
         *pDevice = VK_NULL_HANDLE;
         return result;
     }
+    /* The loader holds its lock here: the startup messages go straight to
+     * the app's messengers (log.h), not down the chain. */
+    kmt_log_flush_direct(&d->startup_log, &d->instance->logger);
     return VK_SUCCESS;
 }
 
@@ -595,10 +603,17 @@ layer_GetInstanceProcAddr(VkInstance instance, const char *name)
     PFN_vkVoidFunction own = kmt_extension_command(name);
     if (own)
         return own;
+    struct kmt_instance *inst = kmt_instance_from_handle(instance);
+    /* Loader 1.3.239 fills the device table's vkSetDebugUtilsObjectNameEXT
+     * from vkGetInstanceProcAddr, not vkGetDeviceProcAddr: the hook is handed
+     * out here and passes straight down for devices that did not enable the
+     * extension (names.c). */
+    if (strcmp(name, "vkSetDebugUtilsObjectNameEXT") == 0)
+        return inst && inst->next.GetInstanceProcAddr(instance, name) ? (PFN_vkVoidFunction)kmt_SetDebugUtilsObjectNameEXT
+                                                                     : NULL;
     /* Device hooks are handed out only through vkGetDeviceProcAddr, to
      * devices that enabled the extension; the loader builds device dispatch
      * tables from vkGetDeviceProcAddr. */
-    struct kmt_instance *inst = kmt_instance_from_handle(instance);
     return inst ? inst->next.GetInstanceProcAddr(instance, name) : NULL;
 }
 

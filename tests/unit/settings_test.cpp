@@ -14,7 +14,8 @@
 namespace {
 
 const char *const kNames[] = {"DISCARD",   "DISCARD_RATE",     "DISCARD_SEED", "DISCARD_FILL",
-                              "BUDGET_MB", "OFFERED_PRIORITY", "LOG_LEVEL",    "STATS"};
+                              "BUDGET_MB", "OFFERED_PRIORITY", "LOG_LEVEL",    "STATS",
+                              "LOG_FILE",  "TRACE",            "TRACE_MAX_MB"};
 
 std::string EnvName(const char *name) { return std::string("VK_KMT_OFFER_RECLAIM_") + name; }
 
@@ -81,6 +82,9 @@ void ExpectSame(const kmt_settings &a, const kmt_settings &b)
     EXPECT_EQ(a.offered_priority, b.offered_priority);
     EXPECT_EQ(a.log_level, b.log_level);
     EXPECT_EQ(a.stats, b.stats);
+    EXPECT_STREQ(a.log_file, b.log_file);
+    EXPECT_STREQ(a.trace, b.trace);
+    EXPECT_EQ(a.trace_max_mb, b.trace_max_mb);
 }
 
 class Settings : public ::testing::Test {
@@ -104,6 +108,9 @@ TEST_F(Settings, DefaultsMatchTheDocumentedTable)
     EXPECT_EQ(s.offered_priority, 0.0f);
     EXPECT_EQ(s.log_level, KMT_LOG_WARNING);
     EXPECT_FALSE(s.stats);
+    EXPECT_STREQ(s.log_file, "");
+    EXPECT_STREQ(s.trace, "");
+    EXPECT_EQ(s.trace_max_mb, 64u);
 }
 
 TEST_F(Settings, EveryDefaultTextInTheListParses)
@@ -248,7 +255,8 @@ TEST_F(Settings, LoadWithNothingSetGivesTheDefaultsAndAsksTheFileForEveryKey)
     const std::vector<std::string> keys = {
         "kmt_offer_reclaim.discard",   "kmt_offer_reclaim.discard_rate",     "kmt_offer_reclaim.discard_seed",
         "kmt_offer_reclaim.discard_fill", "kmt_offer_reclaim.budget_mb",     "kmt_offer_reclaim.offered_priority",
-        "kmt_offer_reclaim.log_level", "kmt_offer_reclaim.stats"};
+        "kmt_offer_reclaim.log_level", "kmt_offer_reclaim.stats",          "kmt_offer_reclaim.log_file",
+        "kmt_offer_reclaim.trace",     "kmt_offer_reclaim.trace_max_mb"};
     EXPECT_EQ(g_looked_up, keys);
 }
 
@@ -272,6 +280,9 @@ TEST_F(Settings, LoadReadsEverySettingFromTheEnvironment)
     env_.Set("OFFERED_PRIORITY", "0.125");
     env_.Set("LOG_LEVEL", "verbose");
     env_.Set("STATS", "yes");
+    env_.Set("LOG_FILE", "/tmp/kmt.log");
+    env_.Set("TRACE", "/tmp/kmt trace.json");
+    env_.Set("TRACE_MAX_MB", "8");
     Complaints c;
     kmt_settings s;
     kmt_settings_load(&s, FileLookup, &Complaints::Complain, &c);
@@ -283,6 +294,9 @@ TEST_F(Settings, LoadReadsEverySettingFromTheEnvironment)
     EXPECT_EQ(s.offered_priority, 0.125f);
     EXPECT_EQ(s.log_level, KMT_LOG_VERBOSE);
     EXPECT_TRUE(s.stats);
+    EXPECT_STREQ(s.log_file, "/tmp/kmt.log");
+    EXPECT_STREQ(s.trace, "/tmp/kmt trace.json");
+    EXPECT_EQ(s.trace_max_mb, 8u);
     EXPECT_TRUE(c.list.empty());
     EXPECT_TRUE(g_looked_up.empty()) << "the file is not consulted for what the environment set";
 }
@@ -345,3 +359,27 @@ TEST_F(Settings, EnvironmentIsRestoredAfterEachTest)
 }
 
 } // namespace
+
+namespace {
+
+TEST(SettingsPaths, TraceAndLogFileTakeAnyPathThatFitsAndTraceMaxMbIsBounded)
+{
+    kmt_settings s;
+    kmt_settings_defaults(&s);
+    EXPECT_TRUE(kmt_settings_parse(&s, "TRACE", "/tmp/dir with spaces/t.json"));
+    EXPECT_STREQ(s.trace, "/tmp/dir with spaces/t.json");
+    EXPECT_TRUE(kmt_settings_parse(&s, "TRACE", ""));
+    EXPECT_STREQ(s.trace, "") << "empty: no trace";
+    std::string too_long(KMT_SETTINGS_PATH_MAX, 'x');
+    EXPECT_FALSE(kmt_settings_parse(&s, "LOG_FILE", too_long.c_str()));
+    EXPECT_STREQ(s.log_file, "") << "a rejected value leaves the setting alone";
+    EXPECT_TRUE(kmt_settings_parse(&s, "TRACE_MAX_MB", "1"));
+    EXPECT_TRUE(kmt_settings_parse(&s, "TRACE_MAX_MB", "4096"));
+    EXPECT_EQ(s.trace_max_mb, 4096u);
+    EXPECT_FALSE(kmt_settings_parse(&s, "TRACE_MAX_MB", "0"));
+    EXPECT_FALSE(kmt_settings_parse(&s, "TRACE_MAX_MB", "4097"));
+    EXPECT_FALSE(kmt_settings_parse(&s, "TRACE_MAX_MB", "lots"));
+    EXPECT_EQ(s.trace_max_mb, 4096u);
+}
+
+}  // namespace

@@ -32,6 +32,7 @@
 //   pass_through/submit_empty, submit_1cb    P2: vkQueueSubmit
 //   footprint/tracker/live:N                 P3: bytes per tracked allocation (kmt_core, exact)
 //   offer_reclaim/{memory,resource}/batch:B/live:N   P1 (live 10^4) and P3 (batch 64, live 10^3..10^6)
+//   trace/offer_reclaim/batch:B/live:N       tracing compiled out vs off vs on (bench_trace.cpp)
 //
 // Own flag (removed before Google Benchmark sees the arguments):
 //   --kmt_max_live=N   skip offer_reclaim/footprint benchmarks above N live allocations
@@ -54,6 +55,7 @@
 #include <vector>
 
 #include "bench_stack.hpp"
+#include "bench_trace.hpp"
 #include "offer.h"
 
 namespace {
@@ -648,6 +650,7 @@ void register_all(uint32_t max_live) {
       }
     }
   }
+  kmtb::register_trace_benchmarks(max_live);
 }
 
 }  // namespace
@@ -686,6 +689,7 @@ int main(int argc, char** argv) {
   benchmark::Shutdown();
   g_live.reset();
   g_world.reset();
+  if (!kmtb::release_trace_benchmarks()) g_failed = true;
   if (g_failed) std::fprintf(stderr, "kmt_benchmarks: at least one benchmark failed (see error_message)\n");
   return g_failed ? 1 : 0;
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "hooks.h"
+#include "names.h"
 #include "paging.h"
 
 /* ---- translating arrays of structures ------------------------------------------ */
@@ -275,6 +276,7 @@ kmt_DestroyBuffer(VkDevice device, VkBuffer buffer, const VkAllocationCallbacks 
     kmt_untrack_resource(&d->tracker, (uint64_t)buffer);
     pthread_mutex_unlock(&d->lock);
     d->next.DestroyBuffer(device, buffer, pAllocator);
+    kmt_object_destroyed(d, VK_OBJECT_TYPE_BUFFER, (uint64_t)buffer);
 }
 
 VKAPI_ATTR void VKAPI_CALL
@@ -285,6 +287,7 @@ kmt_DestroyImage(VkDevice device, VkImage image, const VkAllocationCallbacks *pA
     kmt_untrack_resource(&d->tracker, (uint64_t)image);
     pthread_mutex_unlock(&d->lock);
     d->next.DestroyImage(device, image, pAllocator);
+    kmt_object_destroyed(d, VK_OBJECT_TYPE_IMAGE, (uint64_t)image);
 }
 
 /* ---- sparse binds ------------------------------------------------------------------ */

@@ -23,8 +23,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "events.h"
 #include "hooks.h"
+#include "names.h"
 #include "paging.h"
+#include "report.h"
 #include "settings_file.h"
 
 /* ---- messages --------------------------------------------------------------- */
@@ -32,8 +35,12 @@
 void
 kmt_emit(const struct kmt_device *d, const struct kmt_pending_message *m)
 {
-    if (m->id)
-        kmt_log(&d->instance->logger, m->level, m->id, m->object_type, m->object, "%s", m->text);
+    if (!m->id)
+        return;
+    if (m->object) /* with the app's name of it, where it gave one */
+        kmt_device_log(d, m->level, m->id, m->object_type, m->object, m->text);
+    else
+        kmt_device_log(d, m->level, m->id, VK_OBJECT_TYPE_DEVICE, (uint64_t)(uintptr_t)d->handle, m->text);
 }
 
 static void
@@ -197,7 +204,6 @@ enabled_device(VkDevice device)
     struct kmt_device *d = kmt_device_from_handle(device);
     if (!d || !d->enabled)
         return NULL;
-    kmt_log_flush(&d->instance->deferred_log, &d->instance->logger);
     kmt_log_flush(&d->startup_log, &d->instance->logger);
     return d;
 }
@@ -209,6 +215,7 @@ kmt_OfferAllocationsKMT(VkDevice device, const VkOfferAllocationsInfoKMT *pInfo)
     struct kmt_device *d = enabled_device(device);
     if (!d)
         return VK_ERROR_EXTENSION_NOT_PRESENT;
+    uint64_t start = kmt_events_now(d);
     if (atomic_load(&d->lost))
         return VK_ERROR_DEVICE_LOST;
     if (!pInfo)
@@ -238,6 +245,7 @@ kmt_OfferAllocationsKMT(VkDevice device, const VkOfferAllocationsInfoKMT *pInfo)
     else
         kmt_relieve_locked(d);
     pthread_mutex_unlock(&d->lock);
+    kmt_events_offer_done(d, start, pInfo, e ? error_result(e) : VK_SUCCESS);
 
     if (e) {
         kmt_emit(d, &message);
@@ -258,6 +266,7 @@ kmt_ReclaimAllocationsKMT(VkDevice device, const VkReclaimAllocationsInfoKMT *pI
     struct kmt_device *d = enabled_device(device);
     if (!d)
         return VK_ERROR_EXTENSION_NOT_PRESENT;
+    uint64_t start = kmt_events_now(d);
     if (!pInfo)
         return reject_info(d, command, KMT_ERROR_NULL_INFO, 0);
     if (pInfo->sType != VK_STRUCTURE_TYPE_RECLAIM_ALLOCATIONS_INFO_KMT)
@@ -281,6 +290,7 @@ kmt_ReclaimAllocationsKMT(VkDevice device, const VkReclaimAllocationsInfoKMT *pI
     else if (!lost)
         kmt_relieve_locked(d); /* contents came back: usage grew */
     pthread_mutex_unlock(&d->lock);
+    kmt_events_reclaim_done(d, start, pInfo, fence, e ? error_result(e) : lost ? VK_ERROR_DEVICE_LOST : VK_SUCCESS);
 
     if (e) {
         kmt_emit(d, &message);
@@ -322,6 +332,7 @@ kmt_GetAllocationStateKMT(VkDevice device, VkDeviceMemory memory, VkAllocationSt
     if (m)
         kmt_fill_state(&d->tracker, index, pState);
     pthread_mutex_unlock(&d->lock);
+    kmt_events_flush(d);
     if (!m) {
         kmt_log(&d->instance->logger, KMT_LOG_ERROR, kmt_error_id(KMT_ERROR_UNKNOWN_MEMORY),
                 VK_OBJECT_TYPE_DEVICE_MEMORY, (uint64_t)memory,
@@ -366,6 +377,7 @@ kmt_GetOfferReclaimStatisticsKMT(VkDevice device, VkOfferReclaimStatisticsKMT *p
         pStatistics->heapBudget[i] = i < pStatistics->heapCount ? d->policy.heap_budget[i] : 0;
     }
     pthread_mutex_unlock(&d->lock);
+    kmt_events_flush(d);
     return VK_SUCCESS;
 }
 
@@ -440,7 +452,10 @@ kmt_device_setup(struct kmt_device *d, const VkDeviceCreateInfo *app_info)
         .set_priority = driver_set_priority,
         .fill = fill_discarded,
         .decommit = decommit_memory,
+        .transition = kmt_events_setup(d),
     };
+    /* Messages and the trace report heap usage with each change. */
+    config.accounting |= ops.transition != NULL;
     if (!kmt_tracker_init(&d->tracker, &config, &ops, d->pallocator))
         return VK_ERROR_OUT_OF_HOST_MEMORY;
     if (!kmt_map_init(&d->memory_allocators, 16, d->pallocator)) {
@@ -455,29 +470,17 @@ kmt_device_setup(struct kmt_device *d, const VkDeviceCreateInfo *app_info)
         return result;
     }
     kmt_refresh_budgets(d);
-    char settings[KMT_LOG_TEXT_MAX];
-    kmt_settings_describe(&d->settings, settings, sizeof(settings));
-    kmt_log_defer(&d->startup_log, &d->instance->logger, KMT_LOG_INFO, "KMT-startup", VK_OBJECT_TYPE_DEVICE,
-                  (uint64_t)(uintptr_t)d->handle,
-                  "VK_KMT_offer_reclaim enabled: pageable memory %s, memory priority %s, memory budget %s, "
-            "paging queue %s (family %u); settings: %s.",
-            config.pageable ? "yes" : "no (offers cannot demote memory)", d->memory_priority ? "yes" : "no",
-            d->memory_budget ? "yes" : "no", d->paging_dedicated ? "dedicated" : "shared with the app",
-            d->paging_family, settings);
+    kmt_report_device(d);
     return VK_SUCCESS;
 }
 
 void
 kmt_device_teardown(struct kmt_device *d)
 {
-    const struct kmt_counters *c = &d->tracker.counters;
+    kmt_events_teardown(d);
     if (d->settings.stats)
-        fprintf(stderr,
-                "VK_LAYER_KMT_offer_reclaim stats: offers %" PRIu64 " (re-offers %" PRIu64 "), reclaims %" PRIu64
-                ", discards %" PRIu64 ", decommits %" PRIu64 ", bytes offered %" PRIu64 ", bytes discarded %" PRIu64
-                ", rejected calls %" PRIu64 "\n",
-                c->offers, c->reoffers, c->reclaims, c->discards, c->decommits, c->bytes_offered, c->bytes_discarded,
-                c->rejected_calls);
+        kmt_report_stats(d);
+    kmt_names_destroy(d);
     kmt_paging_teardown(d);
     /* Allocations the app never freed: their copies of the app's callbacks. */
     for (uint32_t i = 0; d->memory_allocators.keys && i <= d->memory_allocators.mask; i++)

@@ -32,7 +32,6 @@ struct kmt_instance {
     VkInstance handle;
     struct kmt_instance_dispatch next;
     struct kmt_logger logger;
-    struct kmt_log_buffer deferred_log; /* raised where the loader holds its lock (a refused vkCreateDevice) */
     uint32_t api_version;        /* the app's VkApplicationInfo::apiVersion (1.0 when absent) */
     VkAllocationCallbacks allocator;
     bool has_allocator;
@@ -53,6 +52,8 @@ struct kmt_physical_device {
 };
 
 struct kmt_device;
+struct kmt_events;
+struct kmt_names;
 
 /* A GPU discard fill in flight (memory that is not host-visible). */
 struct kmt_fill_job {
@@ -142,6 +143,11 @@ struct kmt_device {
 
     _Atomic uint64_t submit_serial; /* last serial handed to a marker (submitted or owed) */
     atomic_bool lost;               /* a call returned VK_ERROR_DEVICE_LOST */
+
+    /* What the layer tells about the device (events.h, names.h): NULL unless
+     * LOG_LEVEL=verbose or TRACE is set / until the app names an object. */
+    struct kmt_events *events;
+    struct kmt_names *_Atomic names;
 };
 
 /* Global tables. */

@@ -19,6 +19,7 @@
  *   app that did not enable them.
  */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "commands.h"
@@ -26,6 +27,8 @@
 #include "extensions.h"
 #include "paging.h"
 #include "settings_file.h"
+#include "names.h"
+#include "report.h"
 #include "vvl_utils.h"
 
 #define KMT_EXPORT __attribute__((visibility("default")))
@@ -148,13 +151,13 @@ layer_CreateInstance(const VkInstanceCreateInfo *pCreateInfo, const VkAllocation
 
     inst->handle = *pInstance;
     kmt_fill_instance_dispatch(&inst->next, *pInstance, next_gipa, inst->api_version);
-    inst->logger.instance = *pInstance;
-    inst->logger.submit = debug_utils ? inst->next.SubmitDebugUtilsMessageEXT : NULL;
     /* Problems are reported by the devices, which have a messenger to report to. */
     struct kmt_settings settings;
     kmt_settings_read(&settings, &inst->app_settings, NULL, NULL);
-    inst->logger.level = settings.log_level;
+    kmt_logger_init(&inst->logger, *pInstance, debug_utils ? inst->next.SubmitDebugUtilsMessageEXT : NULL, &settings,
+                    inst->has_allocator ? &inst->allocator : NULL);
     if (!kmt_register_instance(inst)) {
+        kmt_logger_finish(&inst->logger);
         inst->next.DestroyInstance(*pInstance, pAllocator);
         kmt_app_settings_finish(&inst->app_settings);
         kmt_free(pAllocator, inst);
@@ -172,6 +175,7 @@ layer_DestroyInstance(VkInstance instance, const VkAllocationCallbacks *pAllocat
     kmt_unregister_physical_devices_of(inst);
     inst->next.DestroyInstance(instance, pAllocator);
     kmt_app_settings_finish(&inst->app_settings);
+    kmt_logger_finish(&inst->logger);
     kmt_free(inst->has_allocator ? &inst->allocator : NULL, inst);
 }
 
@@ -262,7 +266,7 @@ layer_CreateDebugUtilsMessengerEXT(VkInstance instance, const VkDebugUtilsMessen
     struct kmt_instance *inst = kmt_instance_from_handle(instance);
     VkResult result = inst->next.CreateDebugUtilsMessengerEXT(instance, pCreateInfo, pAllocator, pMessenger);
     if (result == VK_SUCCESS)
-        atomic_fetch_add(&inst->logger.messengers, 1);
+        kmt_logger_add_messenger(&inst->logger, *pMessenger, pCreateInfo);
     return result;
 }
 
@@ -272,7 +276,7 @@ layer_DestroyDebugUtilsMessengerEXT(VkInstance instance, VkDebugUtilsMessengerEX
 {
     struct kmt_instance *inst = kmt_instance_from_handle(instance);
     if (messenger != VK_NULL_HANDLE)
-        atomic_fetch_sub(&inst->logger.messengers, 1);
+        kmt_logger_remove_messenger(&inst->logger, messenger);
     inst->next.DestroyDebugUtilsMessengerEXT(instance, messenger, pAllocator);
 }
 
@@ -442,23 +446,19 @@ free_device_create_info(struct device_create_copy *c)
 
 /* An extension that may carry VkDeviceMemory handles the layer cannot
  * translate (extensions.c). Inside vkCreateDevice the loader holds the lock
- * vkSubmitDebugUtilsMessageEXT takes (LOADER-NOTES), so the message goes to
- * stderr now and to the app's messengers at the next call into one of the
- * instance's devices that enabled the extension. */
+ * vkSubmitDebugUtilsMessageEXT takes (LOADER-NOTES), so the message goes
+ * straight to the app's messengers (log.h), else to stderr. */
 static void
 report_refused_extension(struct kmt_instance *inst, const char *name)
 {
-    static const char text[] =
-        "vkCreateDevice: %s may carry VkDeviceMemory handles that VK_LAYER_KMT_offer_reclaim cannot translate "
-        "(it hands out its own handles on devices that enable VK_KMT_offer_reclaim); the device was not created. "
-        "Create it without VK_KMT_offer_reclaim, or without %s.";
-    struct kmt_logger to_stderr = inst->logger;
-    to_stderr.submit = NULL;
-    kmt_log(&to_stderr, KMT_LOG_ERROR, "KMT-extension-refused", VK_OBJECT_TYPE_INSTANCE,
-            (uint64_t)(uintptr_t)inst->handle, text, name, name);
-    if (inst->logger.submit)
-        kmt_log_defer(&inst->deferred_log, &inst->logger, KMT_LOG_ERROR, "KMT-extension-refused",
-                      VK_OBJECT_TYPE_INSTANCE, (uint64_t)(uintptr_t)inst->handle, text, name, name);
+    char text[KMT_LOG_TEXT_MAX];
+    snprintf(text, sizeof(text),
+             "vkCreateDevice: %s may carry VkDeviceMemory handles that VK_LAYER_KMT_offer_reclaim cannot translate "
+             "(it hands out its own handles on devices that enable VK_KMT_offer_reclaim); the device was not "
+             "created. Create it without VK_KMT_offer_reclaim, or without %s.",
+             name, name);
+    const struct kmt_log_object object = {VK_OBJECT_TYPE_INSTANCE, (uint64_t)(uintptr_t)inst->handle, NULL};
+    kmt_log_send(&inst->logger, KMT_LOG_ERROR, "KMT-extension-refused", 1, &object, text, true);
 }
 
 static void
@@ -533,6 +533,8 @@ layer_CreateDevice(VkPhysicalDevice physicalDevice, const VkDeviceCreateInfo *pC
     /* Every queue's record now, so that no queue the app gets lacks one. */
     if (result == VK_SUCCESS && d->enabled)
         result = kmt_track_device_queues(d, pCreateInfo);
+    if (!d->enabled)
+        kmt_report_device(d); /* LOG_LEVEL=info: the user sees the layer is there */
     if (result == VK_SUCCESS && !kmt_register_device(d))
         result = VK_ERROR_OUT_OF_HOST_MEMORY;
     if (result != VK_SUCCESS) {
@@ -543,6 +545,9 @@ layer_CreateDevice(VkPhysicalDevice physicalDevice, const VkDeviceCreateInfo *pC
         *pDevice = VK_NULL_HANDLE;
         return result;
     }
+    /* The loader holds its lock here: the startup messages go straight to
+     * the app's messengers (log.h), not down the chain. */
+    kmt_log_flush_direct(&d->startup_log, &d->instance->logger);
     return VK_SUCCESS;
 }
 

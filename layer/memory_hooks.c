@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "events.h"
 #include "hooks.h"
+#include "names.h"
 #include "paging.h"
 
 /* ---- allocate and free ------------------------------------------------------- */
@@ -95,6 +97,7 @@ kmt_AllocateMemory(VkDevice device, const VkMemoryAllocateInfo *pInfo, const VkA
         kmt_relieve_locked(d); /* usage grew: the pressure policy may act */
     }
     pthread_mutex_unlock(&d->lock);
+    kmt_events_flush(d); /* the pressure policy may have discarded something */
     if (!handle) {
         kmt_free(d->pallocator, callbacks);
         d->next.FreeMemory(device, driver, pAllocator);
@@ -140,6 +143,7 @@ kmt_FreeMemory(VkDevice device, VkDeviceMemory memory, const VkAllocationCallbac
         driver = fast->driver;
         kmt_slots_release(&d->tracker.slots, index); /* resident, not accounted: nothing else to undo */
         d->next.FreeMemory(device, (VkDeviceMemory)driver, pAllocator);
+        kmt_object_destroyed(d, VK_OBJECT_TYPE_DEVICE_MEMORY, (uint64_t)memory);
         return;
     }
     pthread_mutex_lock(&d->lock);
@@ -160,6 +164,7 @@ kmt_FreeMemory(VkDevice device, VkDeviceMemory memory, const VkAllocationCallbac
     /* Decommitted memory has nothing left below: only the record goes. */
     if (driver)
         d->next.FreeMemory(device, (VkDeviceMemory)driver, pAllocator);
+    kmt_object_destroyed(d, VK_OBJECT_TYPE_DEVICE_MEMORY, (uint64_t)memory);
 }
 
 /* ---- map and unmap ----------------------------------------------------------- */

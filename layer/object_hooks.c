@@ -14,6 +14,7 @@
 #include <inttypes.h>
 
 #include "hooks.h"
+#include "names.h"
 
 uint64_t
 kmt_driver_object(struct kmt_device *d, VkObjectType type, uint64_t handle)
@@ -47,8 +48,11 @@ VKAPI_ATTR VkResult VKAPI_CALL
 kmt_SetDebugUtilsObjectNameEXT(VkDevice device, const VkDebugUtilsObjectNameInfoEXT *pInfo)
 {
     struct kmt_device *d = kmt_hooked_device(device);
-    if (!d->enabled)
+    if (!d || !d->next.SetDebugUtilsObjectNameEXT)
+        return VK_SUCCESS; /* as the loader does when nothing below implements it */
+    if (!d->enabled || !pInfo)
         return d->next.SetDebugUtilsObjectNameEXT(device, pInfo);
+    kmt_names_record(d, pInfo); /* messages and the trace quote it */
     bool skip;
     VkDebugUtilsObjectNameInfoEXT info = *pInfo;
     info.objectHandle = object_for_driver(d, "vkSetDebugUtilsObjectNameEXT", pInfo->objectType,

@@ -131,7 +131,6 @@ VKAPI_ATTR void VKAPI_CALL
 kmt_GetDeviceQueue(VkDevice device, uint32_t family, uint32_t index, VkQueue *pQueue)
 {
     struct kmt_device *d = kmt_device_from_handle(device);
-    kmt_log_flush(&d->instance->deferred_log, &d->instance->logger);
     kmt_log_flush(&d->startup_log, &d->instance->logger);
     d->next.GetDeviceQueue(device, family, index, pQueue);
     check_tracked(d, "vkGetDeviceQueue", family, index, pQueue);
@@ -141,7 +140,6 @@ VKAPI_ATTR void VKAPI_CALL
 kmt_GetDeviceQueue2(VkDevice device, const VkDeviceQueueInfo2 *pInfo, VkQueue *pQueue)
 {
     struct kmt_device *d = kmt_device_from_handle(device);
-    kmt_log_flush(&d->instance->deferred_log, &d->instance->logger);
     kmt_log_flush(&d->startup_log, &d->instance->logger);
     d->next.GetDeviceQueue2(device, pInfo, pQueue);
     check_tracked(d, "vkGetDeviceQueue2", pInfo->queueFamilyIndex, pInfo->queueIndex, pQueue);

@@ -43,6 +43,12 @@ kmt_discard_fill_name(enum kmt_discard_fill fill)
     return (unsigned)fill < 3 ? fill_names[fill] : "?";
 }
 
+const char *
+kmt_log_level_name(enum kmt_log_level level)
+{
+    return (unsigned)level < 5 ? level_names[level] : "?";
+}
+
 /* ---- one value ------------------------------------------------------------------------ */
 
 static bool
@@ -106,6 +112,17 @@ parse_bool(const char *text, bool *out)
     return false;
 }
 
+/* A file path: any text that fits (empty means "none"). */
+static bool
+parse_path(const char *text, char out[KMT_SETTINGS_PATH_MAX])
+{
+    size_t n = strlen(text);
+    if (n >= KMT_SETTINGS_PATH_MAX)
+        return false;
+    memcpy(out, text, n + 1);
+    return true;
+}
+
 bool
 kmt_settings_parse(struct kmt_settings *s, const char *name, const char *text)
 {
@@ -139,6 +156,16 @@ kmt_settings_parse(struct kmt_settings *s, const char *name, const char *text)
     } else if (strcmp(name, "STATS") == 0) {
         if (!parse_bool(text, &s->stats))
             return false;
+    } else if (strcmp(name, "LOG_FILE") == 0) {
+        if (!parse_path(text, s->log_file))
+            return false;
+    } else if (strcmp(name, "TRACE") == 0) {
+        if (!parse_path(text, s->trace))
+            return false;
+    } else if (strcmp(name, "TRACE_MAX_MB") == 0) {
+        if (!parse_u64(text, 4096, &u) || u == 0)
+            return false;
+        s->trace_max_mb = (uint32_t)u;
     } else {
         return false;
     }
@@ -253,7 +280,8 @@ kmt_settings_describe(const struct kmt_settings *s, char *out, unsigned size)
         char key[64];
         kmt_setting_key((enum kmt_setting_id)i, key, sizeof(key));
         append(out, size, "%s%s=", i ? ", " : "", key);
-        append(out, size, "%s (%s)", s->shown[i], kmt_setting_source_name(s->source[i]));
+        /* An empty path reads as one, not as a value missing. */
+        append(out, size, "%s (%s)", s->shown[i][0] ? s->shown[i] : "\"\"", kmt_setting_source_name(s->source[i]));
     }
 }
 

@@ -59,6 +59,10 @@ enum kmt_log_level {
     KMT_LOG_VERBOSE,
 };
 
+/* Longest path a LOG_FILE / TRACE value may hold (PATH_MAX on Linux); a
+ * longer one is reported as a bad value. */
+#define KMT_SETTINGS_PATH_MAX 4096
+
 /* X(NAME, field, kind, default text, help). kind says what the parser takes
  * and becomes the docs' "values" column and the messages' list of valid
  * values: "a|b|c" an enum ("0|1" a boolean), "lo..hi" a range (a '.' in an
@@ -75,7 +79,15 @@ enum kmt_log_level {
       "Heap budget in MiB for the pressure policy; 0 = VK_EXT_memory_budget, else 80% of the heap size")  \
     X(OFFERED_PRIORITY, offered_priority, "0.0..1.0", "0.0", "Driver priority given to offered memory")   \
     X(LOG_LEVEL, log_level, "none|error|warning|info|verbose", "warning", "Least severe message reported") \
-    X(STATS, stats, "0|1", "0", "Print the device counters at vkDestroyDevice")
+    X(STATS, stats, "0|1", "0",                                                                          \
+      "At vkDestroyDevice, report the device counters and each heap's usage and budget (as a message)")   \
+    X(LOG_FILE, log_file, "path", "",                                                                   \
+      "Also append every message to this file (read at vkCreateInstance; empty: no file)")               \
+    X(TRACE, trace, "path", "",                                                                          \
+      "Write a Chrome trace-event JSON file of what the layer did (Perfetto, chrome://tracing; "          \
+      "tools/kmt-plot draws it); empty: no trace")                                                       \
+    X(TRACE_MAX_MB, trace_max_mb, "1..4096", "64",                                                       \
+      "Most MiB of events a device's trace keeps; the oldest are dropped first and counted")
 
 enum kmt_setting_id {
 #define KMT_SETTING_ENUM(NAME, field, kind, def, help) KMT_SETTING_##NAME,
@@ -104,6 +116,9 @@ struct kmt_settings {
     float offered_priority;
     enum kmt_log_level log_level;
     bool stats;
+    char log_file[KMT_SETTINGS_PATH_MAX]; /* "" = none */
+    char trace[KMT_SETTINGS_PATH_MAX];    /* "" = none */
+    uint32_t trace_max_mb;
 
     /* Filled by kmt_settings_resolve: each setting's source and the text it
      * was given. */
@@ -155,6 +170,7 @@ const char *kmt_setting_source_name(enum kmt_setting_source source);
 
 const char *kmt_discard_policy_name(enum kmt_discard_policy policy);
 const char *kmt_discard_fill_name(enum kmt_discard_fill fill);
+const char *kmt_log_level_name(enum kmt_log_level level);
 
 #ifdef __cplusplus
 }

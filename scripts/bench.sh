@@ -15,6 +15,7 @@
 #   KMT_BENCH_MIN_TIME    seconds per benchmark and repetition (default 0.1)
 #   KMT_BENCH_MAX_LIVE    largest live set (default 1000000)
 #   KMT_BENCH_FILTER      --benchmark_filter regex (default: all)
+#   PYTHON                interpreter for bench_report.py (default /usr/bin/python3: Debian's, with matplotlib)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -48,7 +49,7 @@ ARGS=(--kmt_max_live="$MAX_LIVE" --benchmark_repetitions="$REPS" --benchmark_min
 echo "+ kmt_benchmarks ${ARGS[*]}"
 "$BIN/kmt_benchmarks" "${ARGS[@]}"
 
-python3 "$ROOT/scripts/bench_report.py" \
+"${PYTHON:-/usr/bin/python3}" "$ROOT/scripts/bench_report.py" \
   --results "$OUT_DIR/benchmarks.json" --tests "$OUT_DIR/benchmarks-tests.json" \
   --markdown "$OUT_DIR/BENCHMARKS.md" --plot "$OUT_DIR/benchmarks-p3.png" \
   --build-type "$BUILD_TYPE" \

@@ -1,8 +1,8 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 """Turns kmt_benchmarks' JSON (and kmt_bench_tests' gtest JSON) into
-docs/BENCHMARKS.md and the P3 plot (a PNG written with zlib alone: no
-matplotlib or gnuplot needed).
+docs/BENCHMARKS.md and the P3 plot (Debian's python3-matplotlib,
+scripts/install-deps.sh).
 
 Every ratio in the tables comes from one benchmark of one run: kmt_benchmarks
 measures the layer and its floor in the same iteration (see
@@ -16,9 +16,7 @@ import os
 import platform
 import re
 import statistics
-import struct
 import subprocess
-import zlib
 
 # ---------------------------------------------------------------------------
 # results
@@ -126,160 +124,49 @@ def cpu_model():
 
 
 # ---------------------------------------------------------------------------
-# PNG plot (pure Python + zlib)
-
-FONT = {
-    "0": "01110 10001 10011 10101 11001 10001 01110", "1": "00100 01100 00100 00100 00100 00100 01110",
-    "2": "01110 10001 00001 00010 00100 01000 11111", "3": "11111 00010 00100 00010 00001 10001 01110",
-    "4": "00010 00110 01010 10010 11111 00010 00010", "5": "11111 10000 11110 00001 00001 10001 01110",
-    "6": "00110 01000 10000 11110 10001 10001 01110", "7": "11111 00001 00010 00100 01000 01000 01000",
-    "8": "01110 10001 10001 01110 10001 10001 01110", "9": "01110 10001 10001 01111 00001 00010 01100",
-    "A": "01110 10001 10001 11111 10001 10001 10001", "B": "11110 10001 10001 11110 10001 10001 11110",
-    "C": "01110 10001 10000 10000 10000 10001 01110", "D": "11100 10010 10001 10001 10001 10010 11100",
-    "E": "11111 10000 10000 11110 10000 10000 11111", "F": "11111 10000 10000 11110 10000 10000 10000",
-    "G": "01110 10001 10000 10111 10001 10001 01111", "H": "10001 10001 10001 11111 10001 10001 10001",
-    "I": "01110 00100 00100 00100 00100 00100 01110", "J": "00111 00010 00010 00010 00010 10010 01100",
-    "K": "10001 10010 10100 11000 10100 10010 10001", "L": "10000 10000 10000 10000 10000 10000 11111",
-    "M": "10001 11011 10101 10101 10001 10001 10001", "N": "10001 10001 11001 10101 10011 10001 10001",
-    "O": "01110 10001 10001 10001 10001 10001 01110", "P": "11110 10001 10001 11110 10000 10000 10000",
-    "Q": "01110 10001 10001 10001 10101 10010 01101", "R": "11110 10001 10001 11110 10100 10010 10001",
-    "S": "01111 10000 10000 01110 00001 00001 11110", "T": "11111 00100 00100 00100 00100 00100 00100",
-    "U": "10001 10001 10001 10001 10001 10001 01110", "V": "10001 10001 10001 10001 10001 01010 00100",
-    "W": "10001 10001 10001 10101 10101 10101 01010", "X": "10001 10001 01010 00100 01010 10001 10001",
-    "Y": "10001 10001 10001 01010 00100 00100 00100", "Z": "11111 00001 00010 00100 01000 10000 11111",
-    " ": "00000 00000 00000 00000 00000 00000 00000", ".": "00000 00000 00000 00000 00000 01100 01100",
-    ",": "00000 00000 00000 00000 01100 00100 01000", ":": "00000 01100 01100 00000 01100 01100 00000",
-    "/": "00000 00001 00010 00100 01000 10000 00000", "(": "00010 00100 01000 01000 01000 00100 00010",
-    ")": "01000 00100 00010 00010 00010 00100 01000", "-": "00000 00000 00000 11111 00000 00000 00000",
-    "+": "00000 00100 00100 11111 00100 00100 00000", "%": "11000 11001 00010 00100 01000 10011 00011",
-    "^": "00100 01010 10001 00000 00000 00000 00000", "=": "00000 00000 11111 00000 11111 00000 00000",
-    "<": "00010 00100 01000 10000 01000 00100 00010", ">": "01000 00100 00010 00001 00010 00100 01000",
-    "_": "00000 00000 00000 00000 00000 00000 11111",
-}
-
-
-class Canvas:
-    def __init__(self, w, h):
-        self.w, self.h = w, h
-        self.px = bytearray(b"\xff" * (w * h * 3))
-
-    def set(self, x, y, c):
-        if 0 <= x < self.w and 0 <= y < self.h:
-            i = (y * self.w + x) * 3
-            self.px[i:i + 3] = bytes(c)
-
-    def rect(self, x0, y0, x1, y1, c):
-        for y in range(max(0, int(y0)), min(self.h, int(y1) + 1)):
-            for x in range(max(0, int(x0)), min(self.w, int(x1) + 1)):
-                self.set(x, y, c)
-
-    def line(self, x0, y0, x1, y1, c, width=1, dash=0):
-        x0, y0, x1, y1 = int(round(x0)), int(round(y0)), int(round(x1)), int(round(y1))
-        dx, dy = abs(x1 - x0), -abs(y1 - y0)
-        sx, sy = (1 if x0 < x1 else -1), (1 if y0 < y1 else -1)
-        err, n = dx + dy, 0
-        r = width // 2
-        while True:
-            if not dash or (n // dash) % 2 == 0:
-                self.rect(x0 - r, y0 - r, x0 + (width - 1 - r), y0 + (width - 1 - r), c)
-            n += 1
-            if x0 == x1 and y0 == y1:
-                break
-            e2 = 2 * err
-            if e2 >= dy:
-                err += dy
-                x0 += sx
-            if e2 <= dx:
-                err += dx
-                y0 += sy
-
-    def text(self, x, y, s, c=(0, 0, 0), scale=2, anchor="left"):
-        s = s.upper()
-        width = len(s) * 6 * scale
-        if anchor == "center":
-            x -= width // 2
-        elif anchor == "right":
-            x -= width
-        for k, ch in enumerate(s):
-            rows = FONT.get(ch, FONT[" "]).split()
-            for ry, row in enumerate(rows):
-                for rx, bit in enumerate(row):
-                    if bit == "1":
-                        self.rect(x + (k * 6 + rx) * scale, y + ry * scale, x + (k * 6 + rx) * scale + scale - 1,
-                                  y + ry * scale + scale - 1, c)
-
-    def png(self, path):
-        raw = b"".join(b"\x00" + bytes(self.px[y * self.w * 3:(y + 1) * self.w * 3]) for y in range(self.h))
-
-        def chunk(tag, data):
-            c = struct.pack(">I", len(data)) + tag + data
-            return c + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-
-        with open(path, "wb") as f:
-            f.write(b"\x89PNG\r\n\x1a\n")
-            f.write(chunk(b"IHDR", struct.pack(">IIBBBBB", self.w, self.h, 8, 2, 0, 0, 0)))
-            f.write(chunk(b"IDAT", zlib.compress(raw, 9)))
-            f.write(chunk(b"IEND", b""))
-
-
-def nice_max(v):
-    if v <= 0:
-        return 1
-    e = 10 ** len(str(int(v))) / 10
-    for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
-        if m * e >= v:
-            return m * e
-    return 10 * e
-
-
-def panel(cv, x0, y0, w, h, title, ylabel, series, lives, ymax, hlines=()):
-    """series: [(label, color, [value per live or None], dashed)]"""
-    cv.text(x0 + w // 2, y0 - 44, title, anchor="center")
-    left, bottom = x0, y0 + h
-    cv.line(left, y0, left, bottom, (0, 0, 0))
-    cv.line(left, bottom, left + w, bottom, (0, 0, 0))
-    xs = [left + 30 + i * (w - 60) / (len(lives) - 1) for i in range(len(lives))]
-    for i, live in enumerate(lives):
-        cv.line(xs[i], bottom, xs[i], bottom + 6, (0, 0, 0))
-        cv.text(xs[i], bottom + 12, f"10^{len(str(live)) - 1}", anchor="center")
-    cv.text(left + w // 2, bottom + 36, "LIVE ALLOCATIONS", anchor="center")
-    for k in range(6):
-        v = ymax * k / 5
-        y = bottom - h * k / 5
-        cv.line(left - 6, y, left, y, (0, 0, 0))
-        if k:
-            cv.line(left + 1, y, left + w, y, (225, 225, 225))
-        cv.text(left - 10, int(y) - 7, f"{v:g}", anchor="right")
-    cv.text(left - 10, y0 - 22, ylabel, anchor="right", scale=2)
-    for value, color, label in hlines:
-        y = bottom - h * min(value, ymax) / ymax
-        cv.line(left + 1, y, left + w, y, color, width=2, dash=8)
-        cv.text(left + w - 4, int(y) + (6 if label.startswith("-") else -18), label, c=color, anchor="right")
-    for label, color, values, dashed in series:
-        pts = [(xs[i], bottom - h * min(v, ymax) / ymax) for i, v in enumerate(values) if v is not None]
-        for a, b in zip(pts, pts[1:]):
-            cv.line(a[0], a[1], b[0], b[1], color, width=3, dash=10 if dashed else 0)
-        for p in pts:
-            cv.rect(p[0] - 4, p[1] - 4, p[0] + 4, p[1] + 4, color)
-    ly = y0 + 6
-    for label, color, values, dashed in series:
-        cv.rect(left + 14, ly + 3, left + 34, ly + 9, color)
-        cv.text(left + 42, ly, label, c=color)
-        ly += 20
+# P3 plot (Debian's python3-matplotlib, as tools/kmt-plot)
 
 
 def plot_p3(path, lives, ns_series, bytes_series, goal_bytes, band):
-    cv = Canvas(1400, 560)
-    ymax_ns = nice_max(max([v for _, _, vals, _ in ns_series for v in vals if v is not None] + [1]) * 1.1)
-    hl = []
+    """Two panels over the live-allocation counts: ns per allocation and bytes
+    per tracked allocation. Series: [(label, (r, g, b), [value or None], dashed)]."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_ns, ax_b) = plt.subplots(1, 2, figsize=(14, 5.6), dpi=100)
+
+    def draw(ax, series):
+        for label, color, values, dashed in series:
+            pts = [(live, v) for live, v in zip(lives, values) if v is not None]
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], label=label, color=[c / 255 for c in color],
+                        linestyle="--" if dashed else "-", marker="s", linewidth=2.5)
+        ax.set_xscale("log")
+        ax.set_xticks(lives)
+        ax.set_xticklabels([f"$10^{len(str(live)) - 1}$" for live in lives])
+        ax.set_xlabel("live allocations")
+        ax.set_ylim(bottom=0)
+        ax.grid(True, alpha=0.3)
+
+    draw(ax_ns, ns_series)
     if band:
-        hl = [(band[0] * 1.2, (120, 120, 200), "+20% OF MEMORY AT 10^3"),
-              (band[0] * 0.8, (120, 120, 200), "-20%")]
-    panel(cv, 120, 80, 520, 380, "P3: OFFER+RECLAIM NS PER ALLOCATION (BATCH 64)", "NS", ns_series, lives, ymax_ns, hl)
-    ymax_b = nice_max(max([v for _, _, vals, _ in bytes_series for v in vals if v is not None] + [goal_bytes]) * 1.15)
-    panel(cv, 820, 80, 520, 380, "P3: LAYER BYTES PER TRACKED ALLOCATION", "BYTES", bytes_series, lives, ymax_b,
-          [(goal_bytes, (200, 0, 0), f"GOAL {goal_bytes} B")])
-    cv.png(path)
+        ax_ns.axhspan(band[0] * 0.8, band[0] * 1.2, color="#7878c8", alpha=0.12, label="±20 % of memory at $10^3$")
+    ax_ns.set_title("P3: offer + reclaim ns per allocation (batch 64)")
+    ax_ns.set_ylabel("ns")
+    ax_ns.legend(loc="upper left", fontsize=9)
+
+    draw(ax_b, bytes_series)
+    ax_b.axhline(goal_bytes, color="#c80000", linestyle="--", linewidth=1.5, label=f"goal {goal_bytes} B")
+    top = max([v for _, _, values, _ in bytes_series for v in values if v is not None] + [goal_bytes])
+    ax_b.set_ylim(0, top * 1.15)
+    ax_b.set_title("P3: layer bytes per tracked allocation")
+    ax_b.set_ylabel("bytes")
+    ax_b.legend(loc="upper left", fontsize=9)
+
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
 
 
 # ---------------------------------------------------------------------------
@@ -445,13 +332,37 @@ def main():
     w("")
     plot_name = os.path.basename(args.plot)
     plot_p3(args.plot, lives,
-            [("LAYER, BY MEMORY", (31, 119, 180), series["memory"], False),
-             ("LAYER, BY RESOURCE", (255, 127, 14), series["resource"], False),
-             ("FLOOR", (110, 110, 110), series["floor"], True)],
-            [("PER VKDEVICEMEMORY", (31, 119, 180), bytes_mem, False),
-             ("PER BUFFER/IMAGE", (255, 127, 14), bytes_res, False)],
+            [("layer, by memory", (31, 119, 180), series["memory"], False),
+             ("layer, by resource", (255, 127, 14), series["resource"], False),
+             ("floor", (110, 110, 110), series["floor"], True)],
+            [("per VkDeviceMemory", (31, 119, 180), bytes_mem, False),
+             ("per buffer/image", (255, 127, 14), bytes_res, False)],
             64, [base["memory"]] if "memory" in base else None)
     w(f"![P3 scaling]({plot_name})")
+    w("")
+
+    # ---- tracing ----
+    w("## Tracing: compiled out vs built in but off vs on")
+    w("")
+    w("`trace/offer_reclaim/batch:B/live:N` (tests/bench/bench_trace.cpp): offer + reclaim per allocation on four")
+    w("devices in one loop, all with VK_KMT_offer_reclaim: **notrace** (the layer built with `KMT_TRACING=OFF`, the")
+    w("floor), **twin** (a second notrace device: the A/A resolution), **off** (the layer as shipped, `TRACE` unset)")
+    w("and **on** (`TRACE` set, `TRACE_MAX_MB=16`: full, dropping its oldest events). Per state change: (on − off)")
+    w("per allocation / 2; per trace event: / (4 + 2/batch) (2 state changes and 2 counter samples per allocation,")
+    w("2 call spans per batch). Goal: off ≤ 1.02 × notrace.")
+    w("")
+    w("| batch | live | notrace ns/alloc | A/A twin | off ratio | goal ≤ 1.02 | on ns/alloc | ns per state change |"
+      " ns per trace event |")
+    w("|---:|---:|---:|---:|---:|---|---:|---:|---:|")
+    for live in (1000, 10000):
+        for batch in (1, 64):
+            reps = find(runs, f"trace/offer_reclaim/batch:{batch}/live:{live}")
+            if not reps:
+                continue
+            off = stat(reps, "ratio_off")
+            w(f"| {batch} | 10^{len(str(live)) - 1} | {fmt_ns(stat(reps, 'notrace_ns'))} | "
+              f"{fmt_ratio(stat(reps, 'ratio_twin'))} | {fmt_ratio(off)} | {verdict(off, 1.02)} | "
+              f"{fmt_ns(stat(reps, 'on_ns'))} | {fmt_ns(stat(reps, 'change_ns'))} | {fmt_ns(stat(reps, 'event_ns'))} |")
     w("")
 
     # ---- P5 and the tests ----

@@ -13,7 +13,7 @@ $SUDO apt-get update
 $SUDO apt-get install -y --no-install-recommends \
   build-essential cmake pkg-config clang libclang-rt-14-dev valgrind python3 \
   libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-validationlayers-dev vulkan-tools \
-  libgtest-dev libbenchmark-dev \
+  libgtest-dev libbenchmark-dev nlohmann-json3-dev python3-matplotlib \
   xvfb xauth vkd3d-demos mesa-utils xdotool
 
 # ---- Mesa 25's lavapipe for the mesa25 tests (a real pageable driver) -------

@@ -5,7 +5,8 @@
 # cover the layer's main paths through the real loader, validation, the test
 # driver and lavapipe (round trip, GPU discard fill, and device creation,
 # memory allocation, binding and a deferred offer failing at every host
-# allocation, i.e. the error paths). Any memcheck error or leak
+# allocation, i.e. the error paths), and the trace and the messages (names,
+# LOG_FILE, STATS) of a known sequence. Any memcheck error or leak
 # (definite/possible) fails the run.
 # The only suppression is tests/valgrind.supp (glibc's is_dst false
 # positive, shared/reference/LOADER-NOTES.md).
@@ -23,7 +24,7 @@ for t in tests/kmt_unit_tests tests/fuzz/kmt_fuzz_offer_replay tests/kmt_e2e_tes
 done
 command -v valgrind >/dev/null || { echo "valgrind.sh: valgrind is not installed" >&2; exit 2; }
 
-E2E_FILTER=${KMT_VALGRIND_E2E_FILTER:-'Smoke.*:GpuFill.ReplacesTheBytesOfDeviceOnlyMemoryAfterTheAppsEarlierWork:FailureInjection.CreateDeviceFailsCleanlyOrWorksAtEveryN:FailureInjection.AllocateMemoryIsAllOrNothingAtEveryN:FailureInjection.BindBufferMemoryIsAllOrNothingAtEveryN:FailureInjection.DeferredOfferStillWaitsForEarlierWorkAtEveryN'}
+E2E_FILTER=${KMT_VALGRIND_E2E_FILTER:-'Smoke.*:GpuFill.ReplacesTheBytesOfDeviceOnlyMemoryAfterTheAppsEarlierWork:FailureInjection.CreateDeviceFailsCleanlyOrWorksAtEveryN:FailureInjection.AllocateMemoryIsAllOrNothingAtEveryN:FailureInjection.BindBufferMemoryIsAllOrNothingAtEveryN:FailureInjection.DeferredOfferStillWaitsForEarlierWorkAtEveryN:Trace.HoldsEveryStateChangeOfAKnownSequenceWithItsReasonFencesAndCounters:LogFile.GetsEveryMessageAlsoWhenAMessengerTakesThem'}
 VG=(valgrind --tool=memcheck --error-exitcode=1 --leak-check=full --num-callers=40
     --suppressions=tests/valgrind.supp --gen-suppressions=all -q)
 

@@ -384,7 +384,10 @@ cmd_markdown(const char *out)
         lower(key, sizeof(key), s->name);
         fprintf(f, "| `" KMT_ENV_PREFIX "%s` | `" KMT_KEY_PREFIX ".%s` | ", s->name, key);
         markdown_values(f, s, &sh);
-        fprintf(f, " | `%s` | %s | ", s->def, app_types(&sh));
+        if (s->def[0])
+            fprintf(f, " | `%s` | %s | ", s->def, app_types(&sh));
+        else
+            fprintf(f, " | (empty) | %s | ", app_types(&sh));
         markdown_cell(f, s->help);
         fputs(" |\n", f);
     }

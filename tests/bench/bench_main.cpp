@@ -38,6 +38,7 @@
 //   offer_reclaim/{memory,resource}/batch:B/live:N   against the bookkeeping floor (issue 12), B 1/64/4096,
 //                                            N 10^3..10^6, layer device without pageable memory
 //   offer_reclaim_priority/memory/batch:B/live:N     against the priority floor (issue 8), pageable devices
+//   trace/offer_reclaim/batch:B/live:N       tracing compiled out vs off vs on (bench_trace.cpp)
 //
 // Own flag (removed before Google Benchmark sees the arguments):
 //   --kmt_max_live=N   skip offer_reclaim/footprint benchmarks above N live allocations
@@ -60,6 +61,7 @@
 #include <vector>
 
 #include "bench_stack.hpp"
+#include "bench_trace.hpp"
 #include "offer.h"
 
 namespace {
@@ -731,6 +733,7 @@ void register_all(uint32_t max_live) {
           ->UseManualTime();
     }
   }
+  kmtb::register_trace_benchmarks(max_live);
 }
 
 }  // namespace
@@ -769,6 +772,7 @@ int main(int argc, char** argv) {
   benchmark::Shutdown();
   g_live.reset();
   g_world.reset();
+  if (!kmtb::release_trace_benchmarks()) g_failed = true;
   if (g_failed) std::fprintf(stderr, "kmt_benchmarks: at least one benchmark failed (see error_message)\n");
   return g_failed ? 1 : 0;
 }

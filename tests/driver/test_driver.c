@@ -84,7 +84,7 @@ static void td_apply_env_knobs(void) {
     g_control.opaque_extension = g_env_knobs.opaque_extension;
     g_control.heap_budget = g_env_knobs.heap_budget;
     g_control.queue_count = g_env_knobs.queue_count;
-    g_control.fence_wait_delay_ms = 0;
+    __atomic_store_n(&g_control.fence_wait_hold, false, __ATOMIC_RELAXED);
 }
 
 static void td_copy_name(char dst[VK_MAX_EXTENSION_NAME_SIZE], const char *src) {
@@ -1128,13 +1128,12 @@ static VKAPI_ATTR VkResult VKAPI_CALL td_WaitForFences(VkDevice device, uint32_t
     if (!dev) return VK_ERROR_DEVICE_LOST;
     pthread_mutex_lock(&g_control.lock);
     g_control.fence_waits_entered++;
-    const uint32_t delay_ms = g_control.fence_wait_delay_ms;
     pthread_mutex_unlock(&g_control.lock);
     VkResult r = dev->WaitForFences(device, count, fences, wait_all, timeout);
-    if (delay_ms) {
-        struct timespec ts = {.tv_sec = delay_ms / 1000, .tv_nsec = (long)(delay_ms % 1000) * 1000000L};
-        while (nanosleep(&ts, &ts) != 0) {
-        }
+    __atomic_add_fetch(&g_control.fence_waits_returned, 1, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&g_control.fence_wait_hold, __ATOMIC_SEQ_CST)) {
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 1000000L};
+        nanosleep(&ts, NULL);
     }
     return r;
 }
@@ -1281,6 +1280,7 @@ TD_EXPORT void kmt_test_driver_reset(void) {
     g_control.last_instance_extension_count = 0;
     memset(g_control.last_instance_extensions, 0, sizeof(g_control.last_instance_extensions));
     g_control.fence_waits_entered = 0;
+    __atomic_store_n(&g_control.fence_waits_returned, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&g_control.queue_submits, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&g_control.semaphore_waits, 0, __ATOMIC_RELAXED);
     td_apply_env_knobs();

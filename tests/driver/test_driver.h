@@ -42,15 +42,16 @@
  *    others, and so does a wait-idle (a fence submitted after the queue's
  *    work). Other commands taking a VkQueue (debug labels, sparse binds,
  *    present) must not be given an emulated queue.
- *  - fence_wait_delay_ms: vkWaitForFences sleeps this long after the driver's
- *    wait returned, before returning to the layers above (widens the window
- *    in which another thread may reuse the fence, deterministically).
- *  - heap_budget, hide_*, lose_device, fence_wait_delay_ms in the struct take
+ *  - fence_wait_hold: once the driver's vkWaitForFences returned (counted in
+ *    fence_waits_returned), the call does not return to the layers above
+ *    while the knob is set (read atomically): a test reuses the fence in that
+ *    window, then clears the knob -- deterministically inside the waiter's call.
+ *  - heap_budget, hide_*, lose_device, fence_wait_hold in the struct take
  *    effect at the next call.
  *  - lose_device is cleared when the first live instance is created.
  * kmt_test_driver_reset(): clears the priority, device, instance and fence-wait
  * records and returns the knobs to their environment values (lose_device =
- * false, fence_wait_delay_ms = 0).
+ * false, fence_wait_hold = false).
  * heap_usage / allocation_count are live state, not records: never reset; a
  * destroyed device's leftover allocations are dropped from them.
  */
@@ -90,12 +91,13 @@ struct kmt_test_driver_control {
     bool lose_device;             /* submits and waits return VK_ERROR_DEVICE_LOST from now on */
     bool opaque_extension;        /* VK_KMT_test_opaque_extension advertised */
     uint32_t queue_count;         /* queues reported per family (0: lavapipe's own count) */
-    uint32_t fence_wait_delay_ms; /* vkWaitForFences returns this much later */
+    bool fence_wait_hold;         /* vkWaitForFences holds after the driver's wait until cleared */
 
     /* records, reset by kmt_test_driver_reset() */
     uint32_t priority_record_count;
     struct kmt_td_priority_record priority_records[KMT_TD_MAX_PRIORITY_RECORDS];
     uint32_t fence_waits_entered; /* vkWaitForFences calls that reached the test driver */
+    uint32_t fence_waits_returned; /* ... whose driver wait returned (atomic) */
     /* Calls that reached the test driver, counted atomically (read them with
      * __atomic_load_n): vkQueueSubmit/vkQueueSubmit2(KHR), vkWaitSemaphores(KHR). */
     uint64_t queue_submits;

@@ -55,7 +55,8 @@ static const char* const kClearedVariables[] = {
     "VK_ADD_LAYER_PATH",         "VK_INSTANCE_LAYERS",           "VK_LOADER_LAYERS_ENABLE",
     "VK_LOADER_LAYERS_DISABLE",  "VK_KMT_OFFER_RECLAIM_ENABLE",  "VK_KMT_OFFER_RECLAIM_DISABLE",
     "VK_KMT_TEST_STACK_DISABLE", "KMT_TEST_DRIVER_HIDE",         "KMT_TEST_DRIVER_DEVICE_LOCAL_ONLY_TYPE",
-    "KMT_TEST_DRIVER_BUDGET_MB", "KMT_TEST_DRIVER_QUEUE_COUNT",
+    "KMT_TEST_DRIVER_BUDGET_MB", "KMT_TEST_DRIVER_QUEUE_COUNT", "VK_KMT_OFFER_RECLAIM_LOG_FILE",
+    "VK_KMT_OFFER_RECLAIM_TRACE", "VK_KMT_OFFER_RECLAIM_TRACE_MAX_MB",
 };
 
 VulkanStack::VulkanStack(const StackOptions& opts) : opts_(opts) {
@@ -103,6 +104,7 @@ VkResult VulkanStack::create(const std::vector<std::string>& device_extensions) 
   messenger_info.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_INFO_BIT_EXT |
                                    VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT |
                                    VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
+  if (opts_.verbose_messages) messenger_info.messageSeverity |= VK_DEBUG_UTILS_MESSAGE_SEVERITY_VERBOSE_BIT_EXT;
   messenger_info.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
                                VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
                                VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT;
@@ -245,7 +247,12 @@ VKAPI_ATTR VkBool32 VKAPI_CALL VulkanStack::on_message(VkDebugUtilsMessageSeveri
   m.severity = severity;
   m.id = data->pMessageIdName ? data->pMessageIdName : "";
   m.text = data->pMessage ? data->pMessage : "";
-  for (uint32_t i = 0; i < data->objectCount; ++i) m.objects.push_back(data->pObjects[i].objectHandle);
+  m.id_number = data->messageIdNumber;
+  for (uint32_t i = 0; i < data->objectCount; ++i) {
+    m.objects.push_back(data->pObjects[i].objectHandle);
+    m.object_types.push_back(data->pObjects[i].objectType);
+    m.object_names.push_back(data->pObjects[i].pObjectName ? data->pObjects[i].pObjectName : "");
+  }
   std::lock_guard<std::mutex> guard(self->messages_lock_);
   self->messages_.push_back(std::move(m));
   return VK_FALSE;

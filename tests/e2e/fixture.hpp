@@ -50,6 +50,10 @@ struct Message {
   std::string id;    // pMessageIdName ("" when absent)
   std::string text;  // pMessage
   std::vector<uint64_t> objects;
+  // Additions: messageIdNumber, and per object its type and pObjectName ("" when NULL).
+  int32_t id_number = 0;
+  std::vector<VkObjectType> object_types;
+  std::vector<std::string> object_names;
 };
 
 struct StackOptions {
@@ -65,6 +69,7 @@ struct StackOptions {
   // Additions:
   std::vector<std::string> instance_extensions;           // more instance extensions to enable
   bool create_device = true;                              // false: stop after instance + physical device
+  bool verbose_messages = false;                          // the messenger also takes VERBOSE severity
 };
 
 class VulkanStack {

@@ -491,17 +491,40 @@ TEST(Statistics, CountOffersReclaimsDiscardsAndRejectedCalls)
     s.clear_messages();
 }
 
-TEST(Statistics, ArePrintedAtDeviceDestructionWhenStatsIsSet)
+TEST(Statistics, AreReportedThroughTheMessengerAtDeviceDestructionWhenStatsIsSet)
+{
+    // The test driver reports a 64 MiB budget (VK_EXT_memory_budget).
+    VulkanStack s(with_env({{"VK_KMT_OFFER_RECLAIM_STATS", "1"}, {"KMT_TEST_DRIVER_BUDGET_MB", "64"}}));
+    ASSERT_EQ(s.result(), VK_SUCCESS);
+    VkDeviceMemory m = s.allocate(4096);
+    ASSERT_EQ(offer(s, {m}), VK_SUCCESS);
+    EXPECT_TRUE(s.messages_with_id("KMT-stats").empty()) << "only at vkDestroyDevice";
+    s.destroy();
+    // Whatever LOG_LEVEL says (default: warning), STATS=1 asked for them.
+    auto stats = s.messages_with_id("KMT-stats");
+    ASSERT_EQ(stats.size(), 1u) << describe(s.messages());
+    EXPECT_EQ(stats[0].severity, VK_DEBUG_UTILS_MESSAGE_SEVERITY_INFO_BIT_EXT);
+    EXPECT_NE(stats[0].text.find("offers 1 (re-offers 0), reclaims 0, discards 0"), std::string::npos)
+        << stats[0].text;
+    // Per heap: what the tracker holds (nothing: the app freed its memory
+    // before vkDestroyDevice) and the driver's budget.
+    EXPECT_NE(stats[0].text.find("heap 0: usage 0 (0 B) of budget 67108864 (64.0 MiB)"), std::string::npos)
+        << stats[0].text;
+}
+
+TEST(Statistics, GoToStderrWithoutAMessenger)
 {
     testing::internal::CaptureStderr();
     {
-        VulkanStack s(with_env({{"VK_KMT_OFFER_RECLAIM_STATS", "1"}}));
+        StackOptions o = with_env({{"VK_KMT_OFFER_RECLAIM_STATS", "1"}});
+        o.debug_utils = false;
+        VulkanStack s(o);
         ASSERT_EQ(s.result(), VK_SUCCESS);
         VkDeviceMemory m = s.allocate(4096);
         ASSERT_EQ(offer(s, {m}), VK_SUCCESS);
     }
     std::string err = testing::internal::GetCapturedStderr();
-    EXPECT_NE(err.find("VK_LAYER_KMT_offer_reclaim stats: offers 1"), std::string::npos) << err;
+    EXPECT_NE(err.find("VK_LAYER_KMT_offer_reclaim info [KMT-stats]: offers 1"), std::string::npos) << err;
 }
 
 TEST(Settings, ABadValueIsReportedAndTheDefaultUsed)

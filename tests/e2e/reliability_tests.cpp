@@ -547,8 +547,10 @@ TEST(FillTypeIndex, MemoryOfATypeIndexAbove31IsNeverFilledOrDiscarded)
 // wait for #2. When W's wait returns it says #1 is done, not #2: under
 // DISCARD=always the memory must still be OFFER_PENDING, and a later DISCARDED
 // report must mean the memory holds the fill's bytes, not #2's. The test
-// driver holds W's vkWaitForFences for a while after the driver's wait
-// returned, so that the reuse falls inside W's call every time.
+// driver holds W's vkWaitForFences after the driver's wait returned until the
+// main thread has reused the fence (fence_wait_hold), so that the reuse falls
+// inside W's call every time -- and never before W's driver wait saw #1 done,
+// which would leave W waiting for #2, whose gate opens only after W returned.
 //
 // The stack has no validation layer (the benchmarks' bench_layer stack: the
 // layer on the test driver on lavapipe): once the reuse falls inside W's call,
@@ -565,13 +567,9 @@ class FenceReuse : public StackTest {
                  {"VK_KMT_OFFER_RECLAIM_DISCARD_FILL", "poison"}};
         return o;
     }
-    uint32_t fence_waits_entered() const
+    uint32_t fence_waits_returned() const
     {
-        kmt_test_driver_control* c = stack->driver();
-        pthread_mutex_lock(&c->lock);
-        const uint32_t n = c->fence_waits_entered;
-        pthread_mutex_unlock(&c->lock);
-        return n;
+        return __atomic_load_n(&stack->driver()->fence_waits_returned, __ATOMIC_SEQ_CST);
     }
 };
 
@@ -588,7 +586,6 @@ TEST_F(FenceReuse, AFenceReusedWhileAnotherThreadWaitsOnItDoesNotEndADeferredOff
     VkFenceCreateInfo fci = {VK_STRUCTURE_TYPE_FENCE_CREATE_INFO, nullptr, 0};
     VkFence fence;
     ASSERT_EQ(vkCreateFence(stack->device, &fci, nullptr, &fence), VK_SUCCESS);
-    td->fence_wait_delay_ms = 30;
 
     constexpr int kIterations = 8;
     for (int i = 0; i < kIterations && !HasFatalFailure(); i++) {
@@ -598,18 +595,29 @@ TEST_F(FenceReuse, AFenceReusedWhileAnotherThreadWaitsOnItDoesNotEndADeferredOff
         ASSERT_EQ(vkEndCommandBuffer(cb), VK_SUCCESS);
 
         ASSERT_EQ(submit_empty(stack->queue, fence), VK_SUCCESS);  // #1
-        const uint32_t entered = fence_waits_entered();
+        const uint32_t returned = fence_waits_returned();
+        __atomic_store_n(&td->fence_wait_hold, true, __ATOMIC_SEQ_CST);
         std::thread waiter(
             [&] { EXPECT_EQ(vkWaitForFences(stack->device, 1, &fence, VK_TRUE, UINT64_MAX), VK_SUCCESS); });
-        while (fence_waits_entered() == entered)  // W is inside its wait, past the layer
-            std::this_thread::yield();
-        while (vkGetFenceStatus(stack->device, fence) != VK_SUCCESS)  // #1 is done
-            std::this_thread::yield();
-        ASSERT_EQ(vkResetFences(stack->device, 1, &fence), VK_SUCCESS);
-        ASSERT_EQ(submit_gated(stack->queue, gate, gate_value, cb, fence), VK_SUCCESS);  // #2 writes the buffer
-        ASSERT_EQ(offer(*stack, {m}, VK_OFFER_PRIORITY_LOW_KMT, 0), VK_SUCCESS);
-        EXPECT_EQ(status_of(*stack, m), VK_ALLOCATION_STATUS_OFFER_PENDING_KMT) << "iteration " << i;
-        waiter.join();
+        {
+            // Whatever fails below, W is let go and joined.
+            struct Release {
+                kmt_test_driver_control* td;
+                std::thread& waiter;
+                ~Release()
+                {
+                    __atomic_store_n(&td->fence_wait_hold, false, __ATOMIC_SEQ_CST);
+                    waiter.join();
+                }
+            } release{td, waiter};
+            while (fence_waits_returned() == returned)  // W's driver wait saw #1 done; W is held inside its call
+                std::this_thread::yield();
+            ASSERT_EQ(vkGetFenceStatus(stack->device, fence), VK_SUCCESS);
+            ASSERT_EQ(vkResetFences(stack->device, 1, &fence), VK_SUCCESS);
+            ASSERT_EQ(submit_gated(stack->queue, gate, gate_value, cb, fence), VK_SUCCESS);  // #2 writes the buffer
+            ASSERT_EQ(offer(*stack, {m}, VK_OFFER_PRIORITY_LOW_KMT, 0), VK_SUCCESS);
+            EXPECT_EQ(status_of(*stack, m), VK_ALLOCATION_STATUS_OFFER_PENDING_KMT) << "iteration " << i;
+        }
         EXPECT_EQ(status_of(*stack, m), VK_ALLOCATION_STATUS_OFFER_PENDING_KMT)
             << "iteration " << i << ": W's wait (for #1) ended the offer while #2 still waits for its gate";
 
@@ -628,7 +636,6 @@ TEST_F(FenceReuse, AFenceReusedWhileAnotherThreadWaitsOnItDoesNotEndADeferredOff
             EXPECT_EQ(first, kWritten) << "iteration " << i;
         ASSERT_EQ(vkResetFences(stack->device, 1, &fence), VK_SUCCESS);
     }
-    td->fence_wait_delay_ms = 0;
     vkDestroyFence(stack->device, fence, nullptr);
     vkDestroySemaphore(stack->device, gate, nullptr);
 }

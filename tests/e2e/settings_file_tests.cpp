@@ -101,19 +101,32 @@ TEST(SettingsFile, EverySettingOfTheListIsReadFromTheFile) {
       "kmt_offer_reclaim.offered_priority = 0.25\n"
       "kmt_offer_reclaim.log_level = info\n"
       "kmt_offer_reclaim.stats = false\n");
-  VulkanStack s(with_env({{"VK_LAYER_SETTINGS_PATH", settings.file()}}));
-  ASSERT_EQ(s.result(), VK_SUCCESS) << s.failed_step();
-  EXPECT_EQ(status_after_offer(s), VK_ALLOCATION_STATUS_DISCARDED_KMT) << "random at 1000 per mille";
-  EXPECT_TRUE(s.messages_with_id("KMT-bad-setting").empty()) << describe(s.messages());
-  // LOG_LEVEL=info from the file lets the startup message through; it lists
-  // every setting, what the file chose and that the file chose it.
-  auto startup = s.messages_with_id("KMT-startup");
-  ASSERT_EQ(startup.size(), 1u) << describe(s.messages());
-  EXPECT_NE(startup[0].text.find("settings: discard=random (file), discard_rate=1000 (file), discard_seed=7 (file), "
-                                 "discard_fill=zero (file), budget_mb=64 (file), offered_priority=0.25 (file), "
-                                 "log_level=info (file), stats=false (file)"),
-            std::string::npos)
-      << startup[0].text;
+  const std::string log = settings.folder() + "/kmt.log", trace = settings.folder() + "/trace.json";
+  std::ofstream(settings.file(), std::ios::app) << "kmt_offer_reclaim.log_file = " << log << "\n"
+                                                 << "kmt_offer_reclaim.trace = " << trace << "\n"
+                                                 << "kmt_offer_reclaim.trace_max_mb = 8\n";
+  {
+    VulkanStack s(with_env({{"VK_LAYER_SETTINGS_PATH", settings.file()}}));
+    ASSERT_EQ(s.result(), VK_SUCCESS) << s.failed_step();
+    EXPECT_EQ(status_after_offer(s), VK_ALLOCATION_STATUS_DISCARDED_KMT) << "random at 1000 per mille";
+    EXPECT_TRUE(s.messages_with_id("KMT-bad-setting").empty()) << describe(s.messages());
+    // LOG_LEVEL=info from the file lets the startup message through; it lists
+    // every setting, what the file chose and that the file chose it.
+    auto startup = s.messages_with_id("KMT-startup");
+    ASSERT_EQ(startup.size(), 1u) << describe(s.messages());
+    EXPECT_NE(startup[0].text.find("discard=random (file), discard_rate=1000 (file), discard_seed=7 (file), "
+                                   "discard_fill=zero (file), budget_mb=64 (file), offered_priority=0.25 (file), "
+                                   "log_level=info (file), stats=false (file)"),
+              std::string::npos)
+        << startup[0].text;
+    for (const std::string& setting :
+         {"log_file=" + log + " (file)", "trace=" + trace + " (file)", std::string("trace_max_mb=8 (file)")})
+      EXPECT_NE(startup[0].text.find(setting), std::string::npos) << setting << ": " << startup[0].text;
+  }
+  EXPECT_EQ(access(log.c_str(), R_OK), 0) << "LOG_FILE from the file is written";
+  EXPECT_EQ(access(trace.c_str(), R_OK), 0) << "TRACE from the file is written";
+  std::remove(log.c_str());
+  std::remove(trace.c_str());
 }
 
 TEST(SettingsFile, ABadValueInTheFileIsReportedWithItsKeyAndTheDefaultUsed) {

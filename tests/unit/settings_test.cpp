@@ -48,6 +48,9 @@ void ExpectSame(const kmt_settings &a, const kmt_settings &b)
     EXPECT_EQ(a.offered_priority, b.offered_priority);
     EXPECT_EQ(a.log_level, b.log_level);
     EXPECT_EQ(a.stats, b.stats);
+    EXPECT_STREQ(a.log_file, b.log_file);
+    EXPECT_STREQ(a.trace, b.trace);
+    EXPECT_EQ(a.trace_max_mb, b.trace_max_mb);
 }
 
 // One source's texts, built by key.
@@ -78,6 +81,9 @@ TEST_F(Settings, DefaultsMatchTheDocumentedTable)
     EXPECT_EQ(s.offered_priority, 0.0f);
     EXPECT_EQ(s.log_level, KMT_LOG_WARNING);
     EXPECT_FALSE(s.stats);
+    EXPECT_STREQ(s.log_file, "");
+    EXPECT_STREQ(s.trace, "");
+    EXPECT_EQ(s.trace_max_mb, 64u);
 }
 
 TEST_F(Settings, EveryDefaultTextInTheListParses)
@@ -280,6 +286,9 @@ TEST_F(Settings, EverySettingIsReadFromTheEnvironment)
     env_.Set("OFFERED_PRIORITY", "0.125");
     env_.Set("LOG_LEVEL", "verbose");
     env_.Set("STATS", "yes");
+    env_.Set("LOG_FILE", "/tmp/kmt.log");
+    env_.Set("TRACE", "/tmp/kmt trace.json");
+    env_.Set("TRACE_MAX_MB", "8");
     Complaints c;
     kmt_settings s;
     kmt_settings_resolve(&s, nullptr, nullptr, &Complaints::Complain, &c);
@@ -293,6 +302,9 @@ TEST_F(Settings, EverySettingIsReadFromTheEnvironment)
     EXPECT_TRUE(s.stats);
     for (int i = 0; i < KMT_SETTING_COUNT; i++)
         EXPECT_EQ(s.source[i], KMT_SOURCE_ENV) << i;
+    EXPECT_STREQ(s.log_file, "/tmp/kmt.log");
+    EXPECT_STREQ(s.trace, "/tmp/kmt trace.json");
+    EXPECT_EQ(s.trace_max_mb, 8u);
     EXPECT_TRUE(c.list.empty()) << c.All();
 }
 
@@ -418,7 +430,8 @@ TEST_F(Settings, TheDescriptionListsEverySettingWithItsValueAndSource)
         const auto id = static_cast<kmt_setting_id>(i);
         char key[64];
         kmt_setting_key(id, key, sizeof(key));
-        std::string value = std::string(kmt_setting_default(id)) + " (default)";
+        const std::string def = kmt_setting_default(id);
+        std::string value = (def.empty() ? "\"\"" : def) + " (default)"; // an empty path is shown quoted
         if (id == KMT_SETTING_DISCARD)
             value = "Always (environment)";
         else if (id == KMT_SETTING_DISCARD_RATE)
@@ -432,6 +445,7 @@ TEST_F(Settings, TheDescriptionListsEverySettingWithItsValueAndSource)
                             "discard_fill=poison (default), budget_mb=0 (default), offered_priority=0.25 (app), "
                             "log_level=warning (default)"),
               std::string::npos);
+    EXPECT_NE(expected.find("log_file=\"\" (default)"), std::string::npos) << expected;
     char small[16];
     kmt_settings_describe(&s, small, sizeof(small));
     EXPECT_STREQ(small, "discard=Always ") << "cut, never overrun";
@@ -457,3 +471,27 @@ TEST_F(Settings, EnvironmentIsRestoredAfterEachTest)
 }
 
 } // namespace
+
+namespace {
+
+TEST(SettingsPaths, TraceAndLogFileTakeAnyPathThatFitsAndTraceMaxMbIsBounded)
+{
+    kmt_settings s;
+    kmt_settings_defaults(&s);
+    EXPECT_TRUE(kmt_settings_parse(&s, "TRACE", "/tmp/dir with spaces/t.json"));
+    EXPECT_STREQ(s.trace, "/tmp/dir with spaces/t.json");
+    EXPECT_TRUE(kmt_settings_parse(&s, "TRACE", ""));
+    EXPECT_STREQ(s.trace, "") << "empty: no trace";
+    std::string too_long(KMT_SETTINGS_PATH_MAX, 'x');
+    EXPECT_FALSE(kmt_settings_parse(&s, "LOG_FILE", too_long.c_str()));
+    EXPECT_STREQ(s.log_file, "") << "a rejected value leaves the setting alone";
+    EXPECT_TRUE(kmt_settings_parse(&s, "TRACE_MAX_MB", "1"));
+    EXPECT_TRUE(kmt_settings_parse(&s, "TRACE_MAX_MB", "4096"));
+    EXPECT_EQ(s.trace_max_mb, 4096u);
+    EXPECT_FALSE(kmt_settings_parse(&s, "TRACE_MAX_MB", "0"));
+    EXPECT_FALSE(kmt_settings_parse(&s, "TRACE_MAX_MB", "4097"));
+    EXPECT_FALSE(kmt_settings_parse(&s, "TRACE_MAX_MB", "lots"));
+    EXPECT_EQ(s.trace_max_mb, 4096u);
+}
+
+}  // namespace

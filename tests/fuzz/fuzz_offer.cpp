@@ -109,7 +109,10 @@ void print_stats()
 namespace {
 
 constexpr uint32_t kSmallIndices = 32;  // driver handles single allocations pick from
-constexpr uint32_t kMaxIndices = 2048;  // bulk allocations go up to here
+constexpr uint32_t kMaxIndices = 2048;  // bulk binds go up to here
+// Bulk allocations go up to here: past 4 chunks of KMT_SLOT_CHUNK slots, so
+// the slot table's directory grows (and the old one is retired).
+constexpr uint32_t kMaxMemoryIndices = 5 * KMT_SLOT_CHUNK + kSmallIndices;
 constexpr uint32_t kResources = 48;
 constexpr size_t kFreedKept = 256;      // freed handles remembered for picking
 
@@ -1125,7 +1128,7 @@ class Harness {
         if (b & 1) {
             uint32_t n = 1 + b * 2;  // up to 511 at a time: a second slot chunk, directory growth
             NOTE("bulk allocate %u", n);
-            for (uint32_t i = kSmallIndices; i < kMaxIndices && n; i++) {
+            for (uint32_t i = kSmallIndices; i < kMaxMemoryIndices && n; i++) {
                 uint64_t d = dh(i);
                 if (driver_live_.count(d))
                     continue;
@@ -1315,9 +1318,16 @@ class Harness {
     bool judge(const char *what, kmt_error e, const kmt_error_info *got, const Verdict &v, const List &l,
                bool alloc_failed)
     {
+        CHECK(std::strncmp(kmt_error_id(e), "KMT-", 4) == 0 && std::strcmp(kmt_error_id(e), "KMT-unknown-error") != 0,
+              "%s: no message ID for error %d", what, e);
         if (alloc_failed) {
             CHECK(e == KMT_ERROR_OUT_OF_HOST_MEMORY, "%s: a host allocation failed, but it returned %s", what,
                   kmt_error_id(e));
+            if (got) {
+                char text[256];
+                kmt_format_error(got, what, &l.handles, text, sizeof(text));
+                CHECK(std::strstr(text, "out of host memory"), "%s: out-of-memory message: %s", what, text);
+            }
             CHECK(!v.error.code || v.error.code >= KMT_ERROR_UNKNOWN_MEMORY,
                   "%s allocated host memory before rejecting its arguments (%s)", what, kmt_error_id(v.error.code));
             if (got) {

@@ -354,6 +354,15 @@ def scenarios():
     i.promote(8)
     s['scenario-pending-ring-wrap'] = i
 
+    # More than 4 chunks of slots (4096): the slot table's directory grows,
+    # the old one is retired; a long list over them; a free and a reuse.
+    i = Input(policy=NEVER, lean=True)
+    for _ in range(9):
+        i.bulk_allocate(255)       # 511 each: 4599 allocations
+    i.offer_long(1000, 600, flags=IMMEDIATELY)
+    i.op(RECLAIM, 0x60, *struct.pack('<HH', 1000, 540), 0, 3, 0)
+    s['scenario-slot-table-growth'] = i
+
     # Memory types map to heaps through the device's table (type 31 on heap 15).
     i = Input(policy=PRESSURE, heaps=4, layout=3, type31_on_heap15=True, auto_relieve=True)
     a = [i.allocate(size_index=5, type_index=t) for t in (0, 1, 7, 31, 35)]

@@ -24,6 +24,7 @@
 
 #include "hooks.h"
 #include "paging.h"
+#include "residency.h"
 #include "vvl_utils.h"
 
 /* ---- messages --------------------------------------------------------------- */
@@ -35,8 +36,8 @@ kmt_emit(const struct kmt_device *d, const struct kmt_pending_message *m)
         kmt_log(&d->instance->logger, m->level, m->id, m->object_type, m->object, "%s", m->text);
 }
 
-static void
-note_error(struct kmt_pending_message *m, const struct kmt_error_info *error, const char *command,
+void
+kmt_note_error(struct kmt_pending_message *m, const struct kmt_error_info *error, const char *command,
            const struct kmt_handle_list *list)
 {
     m->level = KMT_LOG_ERROR;
@@ -50,18 +51,18 @@ note_error(struct kmt_pending_message *m, const struct kmt_error_info *error, co
 
 /* Out of host memory is the app's to handle as such; every other tracker
  * error is a usage error. */
-static VkResult
-error_result(enum kmt_error e)
+VkResult
+kmt_error_result(enum kmt_error e)
 {
     return e == KMT_ERROR_OUT_OF_HOST_MEMORY ? VK_ERROR_OUT_OF_HOST_MEMORY : VK_ERROR_VALIDATION_FAILED_EXT;
 }
 
-static VkResult
-reject_info(struct kmt_device *d, const char *command, enum kmt_error code, uint64_t stype)
+VkResult
+kmt_reject_info(struct kmt_device *d, const char *command, enum kmt_error code, uint64_t stype)
 {
     struct kmt_pending_message m = {0};
     struct kmt_error_info error = {.code = code, .other = stype};
-    note_error(&m, &error, command, NULL);
+    kmt_note_error(&m, &error, command, NULL);
     m.object_type = VK_OBJECT_TYPE_DEVICE;
     m.object = (uint64_t)(uintptr_t)d->handle;
     kmt_emit(d, &m);
@@ -190,11 +191,16 @@ kmt_promote_locked(struct kmt_device *d)
 
 /* ---- the extension's commands ------------------------------------------------------ */
 
-static struct kmt_device *
-enabled_device(VkDevice device)
+struct kmt_device *
+kmt_command_device(VkDevice device, unsigned extensions)
 {
     struct kmt_device *d = kmt_device_from_handle(device);
     if (!d || !d->enabled)
+        return NULL;
+    /* Reached through a loader trampoline, a command may be called on a
+     * device that did not enable its extension. */
+    if (!(((extensions & KMT_EXT_OFFER_RECLAIM) && d->offer_reclaim) ||
+          ((extensions & KMT_EXT_RESIDENCY) && d->residency)))
         return NULL;
     kmt_log_flush(&d->instance->deferred_log, &d->instance->logger);
     kmt_log_flush(&d->startup_log, &d->instance->logger);
@@ -205,15 +211,15 @@ static VKAPI_ATTR VkResult VKAPI_CALL
 kmt_OfferAllocationsKMT(VkDevice device, const VkOfferAllocationsInfoKMT *pInfo)
 {
     static const char command[] = "vkOfferAllocationsKMT";
-    struct kmt_device *d = enabled_device(device);
+    struct kmt_device *d = kmt_command_device(device, KMT_EXT_OFFER_RECLAIM);
     if (!d)
         return VK_ERROR_EXTENSION_NOT_PRESENT;
     if (atomic_load(&d->lost))
         return VK_ERROR_DEVICE_LOST;
     if (!pInfo)
-        return reject_info(d, command, KMT_ERROR_NULL_INFO, 0);
+        return kmt_reject_info(d, command, KMT_ERROR_NULL_INFO, 0);
     if (pInfo->sType != VK_STRUCTURE_TYPE_OFFER_ALLOCATIONS_INFO_KMT)
-        return reject_info(d, command, KMT_ERROR_STYPE, (uint64_t)pInfo->sType);
+        return kmt_reject_info(d, command, KMT_ERROR_STYPE, (uint64_t)pInfo->sType);
 
     struct kmt_handle_list list = {pInfo->allocationCount, pInfo->pMemories, pInfo->pResources};
     struct kmt_error_info error = {0};
@@ -233,14 +239,14 @@ kmt_OfferAllocationsKMT(VkDevice device, const VkOfferAllocationsInfoKMT *pInfo)
     }
     enum kmt_error e = kmt_offer(&d->tracker, &list, pInfo->priority, pInfo->flags, wait_serial, &error, &reoffered);
     if (e)
-        note_error(&message, &error, command, &list);
+        kmt_note_error(&message, &error, command, &list);
     else
         kmt_relieve_locked(d);
     pthread_mutex_unlock(&d->lock);
 
     if (e) {
         kmt_emit(d, &message);
-        return error_result(e);
+        return kmt_error_result(e);
     }
     if (reoffered)
         kmt_log(&d->instance->logger, KMT_LOG_WARNING, "KMT-reoffer", VK_OBJECT_TYPE_DEVICE,
@@ -254,13 +260,13 @@ static VKAPI_ATTR VkResult VKAPI_CALL
 kmt_ReclaimAllocationsKMT(VkDevice device, const VkReclaimAllocationsInfoKMT *pInfo, uint64_t *pPagingFenceValue)
 {
     static const char command[] = "vkReclaimAllocationsKMT";
-    struct kmt_device *d = enabled_device(device);
+    struct kmt_device *d = kmt_command_device(device, KMT_EXT_OFFER_RECLAIM);
     if (!d)
         return VK_ERROR_EXTENSION_NOT_PRESENT;
     if (!pInfo)
-        return reject_info(d, command, KMT_ERROR_NULL_INFO, 0);
+        return kmt_reject_info(d, command, KMT_ERROR_NULL_INFO, 0);
     if (pInfo->sType != VK_STRUCTURE_TYPE_RECLAIM_ALLOCATIONS_INFO_KMT)
-        return reject_info(d, command, KMT_ERROR_STYPE, (uint64_t)pInfo->sType);
+        return kmt_reject_info(d, command, KMT_ERROR_STYPE, (uint64_t)pInfo->sType);
 
     struct kmt_handle_list list = {pInfo->allocationCount, pInfo->pMemories, pInfo->pResources};
     struct kmt_error_info error = {0};
@@ -276,14 +282,14 @@ kmt_ReclaimAllocationsKMT(VkDevice device, const VkReclaimAllocationsInfoKMT *pI
     enum kmt_error e = kmt_reclaim(&d->tracker, &list, pInfo->pResults, pInfo->pDiscarded, fill_completed, lost,
                                    &error, &fence);
     if (e)
-        note_error(&message, &error, command, &list);
+        kmt_note_error(&message, &error, command, &list);
     else if (!lost)
         kmt_relieve_locked(d); /* contents came back: usage grew */
     pthread_mutex_unlock(&d->lock);
 
     if (e) {
         kmt_emit(d, &message);
-        return error_result(e);
+        return kmt_error_result(e);
     }
     if (pPagingFenceValue)
         *pPagingFenceValue = fence;
@@ -293,11 +299,11 @@ kmt_ReclaimAllocationsKMT(VkDevice device, const VkReclaimAllocationsInfoKMT *pI
 static VKAPI_ATTR VkResult VKAPI_CALL
 kmt_GetPagingFenceKMT(VkDevice device, VkSemaphore *pTimelineSemaphore)
 {
-    struct kmt_device *d = enabled_device(device);
+    struct kmt_device *d = kmt_command_device(device, KMT_EXT_OFFER_RECLAIM);
     if (!d)
         return VK_ERROR_EXTENSION_NOT_PRESENT;
     if (!pTimelineSemaphore)
-        return reject_info(d, "vkGetPagingFenceKMT", KMT_ERROR_NULL_INFO, 0);
+        return kmt_reject_info(d, "vkGetPagingFenceKMT", KMT_ERROR_NULL_INFO, 0);
     *pTimelineSemaphore = d->paging;
     return VK_SUCCESS;
 }
@@ -306,20 +312,23 @@ static VKAPI_ATTR VkResult VKAPI_CALL
 kmt_GetAllocationStateKMT(VkDevice device, VkDeviceMemory memory, VkAllocationStateKMT *pState)
 {
     static const char command[] = "vkGetAllocationStateKMT";
-    struct kmt_device *d = enabled_device(device);
+    struct kmt_device *d = kmt_command_device(device, KMT_EXT_OFFER_RECLAIM | KMT_EXT_RESIDENCY);
     if (!d)
         return VK_ERROR_EXTENSION_NOT_PRESENT;
     if (!pState)
-        return reject_info(d, command, KMT_ERROR_NULL_INFO, 0);
+        return kmt_reject_info(d, command, KMT_ERROR_NULL_INFO, 0);
     if (pState->sType != VK_STRUCTURE_TYPE_ALLOCATION_STATE_KMT)
-        return reject_info(d, command, KMT_ERROR_STYPE, (uint64_t)pState->sType);
+        return kmt_reject_info(d, command, KMT_ERROR_STYPE, (uint64_t)pState->sType);
 
     pthread_mutex_lock(&d->lock);
     kmt_promote_locked(d);
     uint32_t index;
     struct kmt_memory *m = kmt_find_memory(&d->tracker, (uint64_t)memory, &index);
-    if (m)
+    if (m) {
         kmt_fill_state(&d->tracker, index, pState);
+        if (d->residency)
+            kmt_fill_residency_chain(&d->tracker, index, pState->pNext);
+    }
     pthread_mutex_unlock(&d->lock);
     if (!m) {
         kmt_log(&d->instance->logger, KMT_LOG_ERROR, kmt_error_id(KMT_ERROR_UNKNOWN_MEMORY),
@@ -336,13 +345,13 @@ static VKAPI_ATTR VkResult VKAPI_CALL
 kmt_GetOfferReclaimStatisticsKMT(VkDevice device, VkOfferReclaimStatisticsKMT *pStatistics)
 {
     static const char command[] = "vkGetOfferReclaimStatisticsKMT";
-    struct kmt_device *d = enabled_device(device);
+    struct kmt_device *d = kmt_command_device(device, KMT_EXT_OFFER_RECLAIM);
     if (!d)
         return VK_ERROR_EXTENSION_NOT_PRESENT;
     if (!pStatistics)
-        return reject_info(d, command, KMT_ERROR_NULL_INFO, 0);
+        return kmt_reject_info(d, command, KMT_ERROR_NULL_INFO, 0);
     if (pStatistics->sType != VK_STRUCTURE_TYPE_OFFER_RECLAIM_STATISTICS_KMT)
-        return reject_info(d, command, KMT_ERROR_STYPE, (uint64_t)pStatistics->sType);
+        return kmt_reject_info(d, command, KMT_ERROR_STYPE, (uint64_t)pStatistics->sType);
     kmt_refresh_budgets(d);
     pthread_mutex_lock(&d->lock);
     kmt_promote_locked(d);
@@ -391,7 +400,20 @@ kmt_extension_command(const char *name)
     for (size_t i = 0; i < sizeof(extension_commands) / sizeof(extension_commands[0]); i++)
         if (strcmp(extension_commands[i].name, name) == 0)
             return extension_commands[i].function;
-    return NULL;
+    return kmt_residency_command(name);
+}
+
+PFN_vkVoidFunction
+kmt_device_command(const struct kmt_device *d, const char *name)
+{
+    /* The state query serves both extensions (VkAllocationResidencyKMT). */
+    if (strcmp(name, "vkGetAllocationStateKMT") == 0)
+        return (PFN_vkVoidFunction)kmt_GetAllocationStateKMT;
+    if (d->offer_reclaim)
+        for (size_t i = 0; i < sizeof(extension_commands) / sizeof(extension_commands[0]); i++)
+            if (strcmp(extension_commands[i].name, name) == 0)
+                return extension_commands[i].function;
+    return d->residency ? kmt_residency_command(name) : NULL;
 }
 
 /* ---- device setup ------------------------------------------------------------------------ */
@@ -429,7 +451,8 @@ kmt_device_setup(struct kmt_device *d, const VkDeviceCreateInfo *app_info)
         .pageable = d->pageable && d->next.SetDeviceMemoryPriorityEXT != NULL,
         .offered_priority = d->settings.offered_priority,
         .salt = handle_salt(d),
-        .accounting = d->settings.discard != KMT_DISCARD_NEVER,
+        .accounting = d->settings.discard != KMT_DISCARD_NEVER || d->residency,
+        .residency = d->residency,
         .on_offered = kmt_policy_hook(&d->policy) ? kmt_policy_on_offered : NULL,
         .on_offered_ctx = &d->policy,
     };
@@ -455,11 +478,20 @@ kmt_device_setup(struct kmt_device *d, const VkDeviceCreateInfo *app_info)
         return result;
     }
     kmt_refresh_budgets(d);
+    if (d->residency && (result = kmt_residency_setup(d)) != VK_SUCCESS) {
+        kmt_paging_teardown(d);
+        kmt_map_finish(&d->memory_allocators);
+        kmt_tracker_finish(&d->tracker);
+        return result;
+    }
     kmt_log_defer(&d->startup_log, &d->instance->logger, KMT_LOG_INFO, "KMT-startup", VK_OBJECT_TYPE_DEVICE,
                   (uint64_t)(uintptr_t)d->handle,
-                  "VK_KMT_offer_reclaim enabled: pageable memory %s, memory priority %s, memory budget %s, "
+                  "%s enabled: pageable memory %s, memory priority %s, memory budget %s, "
                   "paging queue %s (family %u); discard policy %s, fill %s, offered priority %.2f.",
-                  config.pageable ? "yes" : "no (offers cannot demote memory)", d->memory_priority ? "yes" : "no",
+                  d->offer_reclaim && d->residency ? "VK_KMT_offer_reclaim and VK_KMT_residency"
+                  : d->residency                   ? "VK_KMT_residency"
+                                                   : "VK_KMT_offer_reclaim",
+                  config.pageable ? "yes" : "no (offers and evictions cannot demote memory)", d->memory_priority ? "yes" : "no",
                   d->memory_budget ? "yes" : "no", d->paging_dedicated ? "dedicated" : "shared with the app",
                   d->paging_family, kmt_discard_policy_name(d->settings.discard),
                   kmt_discard_fill_name(d->settings.discard_fill), (double)d->settings.offered_priority);
@@ -477,6 +509,8 @@ kmt_device_teardown(struct kmt_device *d)
                 ", rejected calls %" PRIu64 "\n",
                 c->offers, c->reoffers, c->reclaims, c->discards, c->decommits, c->bytes_offered, c->bytes_discarded,
                 c->rejected_calls);
+    if (d->residency)
+        kmt_residency_teardown(d);
     kmt_paging_teardown(d);
     /* Allocations the app never freed: their copies of the app's callbacks. */
     for (uint32_t i = 0; d->memory_allocators.keys && i <= d->memory_allocators.mask; i++)

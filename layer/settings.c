@@ -120,6 +120,10 @@ kmt_settings_parse(struct kmt_settings *s, const char *name, const char *text)
     } else if (strcmp(name, "STATS") == 0) {
         if (!parse_bool(text, &s->stats))
             return false;
+    } else if (strcmp(name, "BUDGET_POLL_MS") == 0) {
+        if (!parse_u64(text, 60000, &u) || u == 0)
+            return false;
+        s->budget_poll_ms = (uint32_t)u;
     } else {
         return false;
     }

@@ -52,7 +52,9 @@ enum kmt_log_level {
       "Heap budget in MiB for the pressure policy; 0 = VK_EXT_memory_budget, else 80% of the heap size")  \
     X(OFFERED_PRIORITY, offered_priority, "0.0..1.0", "0.0", "Driver priority given to offered memory")   \
     X(LOG_LEVEL, log_level, "none|error|warning|info|verbose", "warning", "Least severe message reported") \
-    X(STATS, stats, "0|1", "0", "Print the device counters at vkDestroyDevice")
+    X(STATS, stats, "0|1", "0", "Print the device counters at vkDestroyDevice")                            \
+    X(BUDGET_POLL_MS, budget_poll_ms, "1..60000", "500",                                                   \
+      "VK_KMT_residency: how often the budget notification thread polls budgets and usage (milliseconds)")
 
 struct kmt_settings {
     enum kmt_discard_policy discard;
@@ -63,6 +65,7 @@ struct kmt_settings {
     float offered_priority;
     enum kmt_log_level log_level;
     bool stats;
+    uint32_t budget_poll_ms;
 };
 
 /* Called for each bad value: the setting's name and a sentence. */

@@ -299,7 +299,7 @@ kmt_ReclaimAllocationsKMT(VkDevice device, const VkReclaimAllocationsInfoKMT *pI
 static VKAPI_ATTR VkResult VKAPI_CALL
 kmt_GetPagingFenceKMT(VkDevice device, VkSemaphore *pTimelineSemaphore)
 {
-    struct kmt_device *d = kmt_command_device(device, KMT_EXT_OFFER_RECLAIM);
+    struct kmt_device *d = kmt_command_device(device, KMT_EXT_OFFER_RECLAIM | KMT_EXT_RESIDENCY);
     if (!d)
         return VK_ERROR_EXTENSION_NOT_PRESENT;
     if (!pTimelineSemaphore)
@@ -406,9 +406,12 @@ kmt_extension_command(const char *name)
 PFN_vkVoidFunction
 kmt_device_command(const struct kmt_device *d, const char *name)
 {
-    /* The state query serves both extensions (VkAllocationResidencyKMT). */
+    /* The state query (VkAllocationResidencyKMT) and the paging fence
+     * (make-resident's paging fence values) serve both extensions. */
     if (strcmp(name, "vkGetAllocationStateKMT") == 0)
         return (PFN_vkVoidFunction)kmt_GetAllocationStateKMT;
+    if (strcmp(name, "vkGetPagingFenceKMT") == 0)
+        return (PFN_vkVoidFunction)kmt_GetPagingFenceKMT;
     if (d->offer_reclaim)
         for (size_t i = 0; i < sizeof(extension_commands) / sizeof(extension_commands[0]); i++)
             if (strcmp(extension_commands[i].name, name) == 0)

@@ -154,7 +154,8 @@ typedef VkResult (VKAPI_PTR *PFN_vkOfferAllocationsKMT)(VkDevice device, const V
 typedef VkResult (VKAPI_PTR *PFN_vkReclaimAllocationsKMT)(VkDevice device, const VkReclaimAllocationsInfoKMT* pReclaimInfo, uint64_t* pPagingFenceValue);
 
 /* Returns the device's paging timeline semaphore. The layer owns it: the app
- * may wait on it but must not signal or destroy it. */
+ * may wait on it but must not signal or destroy it. Also available to a
+ * device that enabled only VK_KMT_residency (make-resident's fence values). */
 typedef VkResult (VKAPI_PTR *PFN_vkGetPagingFenceKMT)(VkDevice device, VkSemaphore* pTimelineSemaphore);
 
 /* Reads the state of one allocation. Also available to a device that enabled

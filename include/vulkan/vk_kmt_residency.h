@@ -14,7 +14,9 @@
  * allocations are the same VkDeviceMemory handles; their state is read with
  * vkGetAllocationStateKMT (declared in vk_kmt_offer_reclaim.h, available to a
  * device that enabled either extension) with a VkAllocationResidencyKMT
- * chained to VkAllocationStateKMT::pNext. Every numeric value equals its
+ * chained to VkAllocationStateKMT::pNext, and make-resident's paging fence
+ * values refer to the semaphore of vkGetPagingFenceKMT (also available to
+ * either). Every numeric value equals its
  * D3DKMT / D3DDDI / DXGI / D3D12 counterpart so ported code can cast.
  *
  * Rules (each one a test; README "Decisions" says why where Windows is silent):

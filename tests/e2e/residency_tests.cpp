@@ -69,6 +69,8 @@ TEST(ResidencyExtension, ADeviceMayEnableItAlone)
     EXPECT_TRUE(ResidencyApi(s).complete());
     EXPECT_EQ(s.device_proc("vkOfferAllocationsKMT"), nullptr) << "VK_KMT_offer_reclaim was not enabled";
     EXPECT_EQ(s.device_proc("vkReclaimAllocationsKMT"), nullptr);
+    EXPECT_NE(s.device_proc("vkGetPagingFenceKMT"), nullptr) << "make-resident's fence values need it";
+    EXPECT_NE(s.device_proc("vkGetAllocationStateKMT"), nullptr);
     // The layer's own handles: the app's handle is not the driver's.
     VkDeviceMemory m = s.allocate(4096);
     EXPECT_NE(reinterpret_cast<uint64_t>(m), s.driver_memory(m));

@@ -133,15 +133,16 @@ check_shape(const struct kmt_residency_args *a, enum residency_call call, struct
     return KMT_OK;
 }
 
-/* Element i: a live allocation of this tracker, listed once, resident or
- * evicted (never offered), and fit for the call. */
+/* Why element i is not fit for the call (the slow path, worked out only
+ * once one is found): a live allocation of this tracker, listed once,
+ * resident or evicted (never offered), with a count the call can change. */
 static enum kmt_error
-resolve_element(struct kmt_tracker *t, const struct kmt_residency_args *a, enum residency_call call, uint32_t i,
-                uint32_t stamp, struct kmt_error_info *error)
+element_error(const struct kmt_tracker *t, const struct kmt_residency_args *a, enum residency_call call, uint32_t i,
+              uint32_t stamp, struct kmt_error_info *error)
 {
     const uint64_t handle = (uint64_t)a->memories[i];
     uint32_t index;
-    struct kmt_memory *m = kmt_resolve(&t->slots, handle, &index);
+    const struct kmt_memory *m = kmt_resolve(&t->slots, handle, &index);
     if (!m)
         return kmt_fail(error, KMT_ERROR_UNKNOWN_MEMORY, i, handle, 0);
     if (m->call_stamp == stamp)
@@ -153,29 +154,87 @@ resolve_element(struct kmt_tracker *t, const struct kmt_residency_args *a, enum 
     const uint32_t count = kmt_residency_of(t, index)->count & KMT_RESIDENCY_COUNT_MASK;
     if (call == CALL_EVICT && count == 0)
         return kmt_fail(error, KMT_ERROR_EVICT_UNDERFLOW, i, handle, 0);
-    if (call == CALL_MAKE_RESIDENT && count == KMT_RESIDENCY_COUNT_MASK)
-        return kmt_fail(error, KMT_ERROR_RESIDENCY_OVERFLOW, i, handle, count);
-    m->call_stamp = stamp;
-    t->scratch[i] = (struct kmt_ref){.memory = m, .index = index, .status = m->status};
-    return KMT_OK;
+    return kmt_fail(error, KMT_ERROR_RESIDENCY_OVERFLOW, i, handle, count);
 }
 
-/* The whole call, element i resolved into t->scratch[i]; nothing changes. */
-static enum kmt_error
+/* What validation learns on the way for make-resident's budget check. */
+struct segment_tally {
+    VkDeviceSize incoming[KMT_SEGMENT_GROUPS]; /* bytes leaving EVICTED */
+    uint32_t groups;                          /* bit g: the call names memory of group g */
+};
+
+/* The whole call, element i's record into t->scratch[i] (.memory, .index);
+ * nothing changes but the call stamps. One tight loop: an array index, a
+ * generation compare, the status and the count per element; the slot table
+ * is read as the plain offer loops read it (capacity, then a directory at
+ * least that large), the side array under the caller's lock, invariants in
+ * locals (the records' byte stores could alias anything). Always inlined
+ * with a constant `call`, so each call gets its own loop. */
+static inline __attribute__((always_inline)) enum kmt_error
 validate(struct kmt_tracker *t, const struct kmt_residency_args *a, enum residency_call call,
-         struct kmt_error_info *error)
+         const struct kmt_segments *s, struct segment_tally *tally, struct kmt_error_info *error)
 {
     enum kmt_error e = check_shape(a, call, error);
     if (e)
         return e;
     const uint32_t stamp = kmt_next_call_stamp(t);
-    for (uint32_t i = 0; i < a->count; i++) {
-        /* Grown as elements resolve, never sized from the count. */
-        if (i == t->scratch_capacity && !kmt_grow_scratch(t))
-            return kmt_fail(error, KMT_ERROR_OUT_OF_HOST_MEMORY, i, 0, 0);
-        e = resolve_element(t, a, call, i, stamp, error);
-        if (e)
-            return e;
+    const uint32_t count = a->count, capacity = __atomic_load_n(&t->slots.capacity, __ATOMIC_ACQUIRE);
+    struct kmt_slot_chunk *const *directory = __atomic_load_n(&t->slots.directory, __ATOMIC_ACQUIRE);
+    struct kmt_residency *const *chunks = t->residency->chunks;
+    const VkDeviceMemory *handles = a->memories;
+    /* A valid call names each live allocation once: room for min(count,
+     * slots) first, more only as a longer list is read (never sized from
+     * the count). */
+    const uint32_t likely = count < capacity ? count : capacity;
+    while (t->scratch_capacity < likely)
+        if (!kmt_grow_scratch(t))
+            return kmt_fail(error, KMT_ERROR_OUT_OF_HOST_MEMORY, 0, 0, 0);
+    struct kmt_ref *scratch = t->scratch;
+    uint32_t room = t->scratch_capacity;
+    /* A type's group: its heap's (heap_group is 0 past heap_count). */
+    const uint8_t *type_heap = t->config.type_heap;
+    const uint8_t *heap_group = s ? s->heap_group : NULL;
+    /* Two scalars, not an array: a sum in memory would chain every element
+     * to the previous one's store. */
+    VkDeviceSize local_in = 0, non_local_in = 0;
+    uint32_t groups = 0;
+    const uint32_t edge = call == CALL_EVICT ? 0 : KMT_RESIDENCY_COUNT_MASK;
+    for (uint32_t i = 0; i < count; i++) {
+        if (i == room) {
+            if (!kmt_grow_scratch(t))
+                return kmt_fail(error, KMT_ERROR_OUT_OF_HOST_MEMORY, i, 0, 0);
+            scratch = t->scratch;
+            room = t->scratch_capacity;
+        }
+        const uint64_t handle = (uint64_t)handles[i];
+        const uint32_t index = (uint32_t)handle - 1;
+        if (index >= capacity)
+            return element_error(t, a, call, i, stamp, error);
+        struct kmt_memory *m = &directory[index >> KMT_SLOT_CHUNK_SHIFT]->hot[index & (KMT_SLOT_CHUNK - 1)];
+        const uint8_t status = m->status;
+        if (m->generation != (uint32_t)(handle >> 32) || m->call_stamp == stamp ||
+            (status != VK_ALLOCATION_STATUS_RESIDENT_KMT && status != VK_ALLOCATION_STATUS_EVICTED_KMT) ||
+            (call != CALL_SET_PRIORITY && (chunks[index >> KMT_SLOT_CHUNK_SHIFT][index & (KMT_SLOT_CHUNK - 1)].count &
+                                           KMT_RESIDENCY_COUNT_MASK) == edge))
+            return element_error(t, a, call, i, stamp, error);
+        m->call_stamp = stamp;
+        scratch[i].memory = m;
+        scratch[i].index = index;
+        if (tally) {
+            const uint32_t g =
+                heap_group[type_heap[m->type_index & (VK_MAX_MEMORY_TYPES - 1)] & (VK_MAX_MEMORY_HEAPS - 1)];
+            groups |= 1u << g;
+            if (call == CALL_MAKE_RESIDENT) {
+                const VkDeviceSize bytes = status == VK_ALLOCATION_STATUS_EVICTED_KMT ? m->size : 0;
+                local_in += g ? 0 : bytes;
+                non_local_in += g ? bytes : 0;
+            }
+        }
+    }
+    if (tally) {
+        tally->groups = groups;
+        tally->incoming[VK_MEMORY_SEGMENT_GROUP_LOCAL_KMT] = local_in;
+        tally->incoming[VK_MEMORY_SEGMENT_GROUP_NON_LOCAL_KMT] = non_local_in;
     }
     return KMT_OK;
 }
@@ -193,28 +252,53 @@ excess_of(const struct kmt_tracker *t, const struct kmt_segments *s, uint32_t gr
     return excess;
 }
 
-static uint32_t
-group_of(const struct kmt_tracker *t, const struct kmt_segments *s, const struct kmt_memory *m)
+/* Bytes entering or leaving the heaps' usage in one call, committed once:
+ * the common case (every allocation in one heap) adds up in a register
+ * instead of a read-modify-write of the tracker per element. */
+struct usage_delta {
+    uint32_t heap;     /* the first heap seen, UINT32_MAX: none yet */
+    VkDeviceSize bytes; /* its bytes */
+};
+
+static inline void
+add_usage(struct kmt_tracker *t, struct usage_delta *d, uint32_t heap, VkDeviceSize bytes, bool entering)
 {
-    const uint32_t heap = kmt_heap_of(t, m);
-    return heap < s->heap_count ? s->heap_group[heap] : 0;
+    if (d->heap == heap || d->heap == UINT32_MAX) {
+        d->heap = heap;
+        d->bytes += bytes;
+    } else if (entering) {
+        t->heap_usage[heap] += bytes;
+    } else {
+        t->heap_usage[heap] -= bytes;
+    }
 }
 
-static void
-become_evicted(struct kmt_tracker *t, uint32_t index, struct kmt_memory *m)
+static inline void
+commit_usage(struct kmt_tracker *t, const struct usage_delta *d, bool entering)
 {
-    m->status = VK_ALLOCATION_STATUS_EVICTED_KMT;
-    t->heap_usage[kmt_heap_of(t, m)] -= m->size;
-    kmt_set_driver_priority(t, index, m, 0.0f);
+    if (d->heap == UINT32_MAX)
+        return;
+    if (entering)
+        t->heap_usage[d->heap] += d->bytes;
+    else
+        t->heap_usage[d->heap] -= d->bytes;
+}
+
+/* The driver and the listener hear of a transition only when there is a
+ * pageable driver / a listener (hoisted out of the loops: `loud`). */
+static void
+report_evicted(struct kmt_tracker *t, uint32_t index, struct kmt_memory *m)
+{
+    if (t->config.pageable)
+        kmt_set_driver_priority(t, index, m, 0.0f);
     KMT_REPORT(t, index, m, VK_ALLOCATION_STATUS_RESIDENT_KMT, KMT_REASON_EVICT, NULL);
 }
 
 static void
-leave_evicted(struct kmt_tracker *t, uint32_t index, struct kmt_memory *m)
+report_resident(struct kmt_tracker *t, uint32_t index, struct kmt_memory *m)
 {
-    m->status = VK_ALLOCATION_STATUS_RESIDENT_KMT;
-    t->heap_usage[kmt_heap_of(t, m)] += m->size;
-    kmt_set_driver_priority(t, index, m, kmt_resident_priority(t, index));
+    if (t->config.pageable)
+        kmt_set_driver_priority(t, index, m, kmt_resident_priority(t, index));
     KMT_REPORT(t, index, m, VK_ALLOCATION_STATUS_EVICTED_KMT, KMT_REASON_MAKE_RESIDENT, NULL);
 }
 
@@ -230,21 +314,14 @@ kmt_make_resident(struct kmt_tracker *t, const struct kmt_residency_args *a, con
                   struct kmt_error_info *error, struct kmt_residency_outcome *out)
 {
     memset(out, 0, sizeof(*out));
-    enum kmt_error e = validate(t, a, CALL_MAKE_RESIDENT, error);
+    struct segment_tally tally = {{0}, 0};
+    enum kmt_error e = validate(t, a, CALL_MAKE_RESIDENT, s, &tally, error);
     if (e) {
         t->counters.rejected_calls++;
         return e;
     }
-    /* The budget check: bytes leaving EVICTED, per group. */
-    VkDeviceSize incoming[KMT_SEGMENT_GROUPS] = {0};
-    uint32_t groups = 0;
-    for (uint32_t i = 0; i < a->count; i++) {
-        const struct kmt_memory *m = t->scratch[i].memory;
-        const uint32_t g = group_of(t, s, m);
-        groups |= 1u << g;
-        if (m->status == VK_ALLOCATION_STATUS_EVICTED_KMT)
-            incoming[g] += m->size;
-    }
+    const VkDeviceSize *incoming = tally.incoming;
+    const uint32_t groups = tally.groups;
     if (!(a->flags & VK_MAKE_RESIDENT_MUST_SUCCEED_BIT_KMT)) {
         for (uint32_t g = 0; g < KMT_SEGMENT_GROUPS; g++) {
             const VkDeviceSize usage = kmt_segment_usage(s, t, g), budget = kmt_segment_budget(s, g);
@@ -256,20 +333,32 @@ kmt_make_resident(struct kmt_tracker *t, const struct kmt_residency_args *a, con
             return KMT_OK;
         }
     }
-    for (uint32_t i = 0; i < a->count; i++) {
-        struct kmt_memory *m = t->scratch[i].memory;
-        const uint32_t index = t->scratch[i].index;
-        struct kmt_residency *r = kmt_residency_of(t, index);
-        if (a->priorities)
-            set_priority(r, a->priorities[i]);
+    const struct kmt_ref *refs = t->scratch;
+    struct kmt_residency *const *chunks = t->residency->chunks;
+    const uint8_t *type_heap = t->config.type_heap;
+    const uint32_t *priorities = a->priorities;
+    const bool loud = t->config.pageable || t->ops.transition;
+    struct usage_delta delta = {UINT32_MAX, 0};
+    uint32_t became = 0;
+    for (uint32_t i = 0, count = a->count; i < count; i++) {
+        struct kmt_memory *m = refs[i].memory;
+        const uint32_t index = refs[i].index;
+        struct kmt_residency *r = &chunks[index >> KMT_SLOT_CHUNK_SHIFT][index & (KMT_SLOT_CHUNK - 1)];
+        if (priorities)
+            set_priority(r, priorities[i]);
         r->count++;
         if (m->status == VK_ALLOCATION_STATUS_EVICTED_KMT) {
-            leave_evicted(t, index, m);
-            out->became_resident++;
-        } else if (a->priorities) {
-            kmt_set_driver_priority(t, index, m, kmt_residency_driver_priority(a->priorities[i]));
+            m->status = VK_ALLOCATION_STATUS_RESIDENT_KMT;
+            add_usage(t, &delta, type_heap[m->type_index & (VK_MAX_MEMORY_TYPES - 1)], m->size, true);
+            if (loud)
+                report_resident(t, index, m);
+            became++;
+        } else if (priorities && t->config.pageable) {
+            kmt_set_driver_priority(t, index, m, kmt_residency_driver_priority(priorities[i]));
         }
     }
+    commit_usage(t, &delta, true);
+    out->became_resident = became;
     out->bytes_to_trim = excess_of(t, s, groups);
     if (error)
         error->code = KMT_OK;
@@ -281,22 +370,33 @@ kmt_evict(struct kmt_tracker *t, const struct kmt_residency_args *a, const struc
           struct kmt_error_info *error, struct kmt_residency_outcome *out)
 {
     memset(out, 0, sizeof(*out));
-    enum kmt_error e = validate(t, a, CALL_EVICT, error);
+    struct segment_tally tally = {{0}, 0};
+    enum kmt_error e = validate(t, a, CALL_EVICT, s, &tally, error);
     if (e) {
         t->counters.rejected_calls++;
         return e;
     }
-    uint32_t groups = 0;
-    for (uint32_t i = 0; i < a->count; i++) {
-        struct kmt_memory *m = t->scratch[i].memory;
-        const uint32_t index = t->scratch[i].index;
-        groups |= 1u << group_of(t, s, m);
-        struct kmt_residency *r = kmt_residency_of(t, index);
+    const struct kmt_ref *refs = t->scratch;
+    struct kmt_residency *const *chunks = t->residency->chunks;
+    const uint8_t *type_heap = t->config.type_heap;
+    const bool loud = t->config.pageable || t->ops.transition;
+    struct usage_delta delta = {UINT32_MAX, 0};
+    uint32_t evicted = 0;
+    for (uint32_t i = 0, count = a->count; i < count; i++) {
+        const uint32_t index = refs[i].index;
+        struct kmt_residency *r = &chunks[index >> KMT_SLOT_CHUNK_SHIFT][index & (KMT_SLOT_CHUNK - 1)];
         if ((--r->count & KMT_RESIDENCY_COUNT_MASK) == 0) {
-            become_evicted(t, index, m);
-            out->evicted++;
+            struct kmt_memory *m = refs[i].memory;
+            m->status = VK_ALLOCATION_STATUS_EVICTED_KMT;
+            add_usage(t, &delta, type_heap[m->type_index & (VK_MAX_MEMORY_TYPES - 1)], m->size, false);
+            if (loud)
+                report_evicted(t, index, m);
+            evicted++;
         }
     }
+    commit_usage(t, &delta, false);
+    out->evicted = evicted;
+    const uint32_t groups = tally.groups;
     out->bytes_to_trim = excess_of(t, s, groups);
     if (error)
         error->code = KMT_OK;
@@ -306,7 +406,7 @@ kmt_evict(struct kmt_tracker *t, const struct kmt_residency_args *a, const struc
 enum kmt_error
 kmt_set_residency_priority(struct kmt_tracker *t, const struct kmt_residency_args *a, struct kmt_error_info *error)
 {
-    enum kmt_error e = validate(t, a, CALL_SET_PRIORITY, error);
+    enum kmt_error e = validate(t, a, CALL_SET_PRIORITY, NULL, NULL, error);
     if (e) {
         t->counters.rejected_calls++;
         return e;
@@ -316,7 +416,7 @@ kmt_set_residency_priority(struct kmt_tracker *t, const struct kmt_residency_arg
         const uint32_t index = t->scratch[i].index;
         set_priority(kmt_residency_of(t, index), a->priorities[i]);
         /* Evicted memory keeps 0.0 until it is made resident. */
-        if (m->status == VK_ALLOCATION_STATUS_RESIDENT_KMT)
+        if (m->status == VK_ALLOCATION_STATUS_RESIDENT_KMT && t->config.pageable)
             kmt_set_driver_priority(t, index, m, kmt_residency_driver_priority(a->priorities[i]));
     }
     if (error)

@@ -25,20 +25,33 @@
 
 /* ---- budgets ------------------------------------------------------------------ */
 
+/* The coarse clock is enough for a staleness check against BUDGET_POLL_MS
+ * (its tick is a few milliseconds) and costs a fraction of the fine one. */
 static uint64_t
 now_ns(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Whether budgets can change at all: only the driver's do (BUDGET_MB and 80%
+ * of a heap are constants). */
+static bool
+budget_from_driver(const struct kmt_device *d)
+{
+    return d->memory_budget && !d->settings.budget_mb && d->instance->next.GetPhysicalDeviceMemoryProperties2;
+}
+
 /* Reads budgets (and the driver's usage) outside the device lock, stores
- * them under it. Without `force`, only when the last read is older than the
- * poll interval. */
+ * them under it. Without `force`, only when they come from the driver and
+ * the last read is older than the poll interval: make-resident and evict
+ * pay no clock read on a synthetic budget. */
 static void
 refresh_segments(struct kmt_device *d, bool force)
 {
+    if (!force && !budget_from_driver(d))
+        return;
     const uint64_t now = now_ns();
     const uint64_t period = (uint64_t)d->settings.budget_poll_ms * 1000000u;
     if (!force && now - atomic_load(&d->segments_read_ns) < period)
@@ -47,8 +60,7 @@ refresh_segments(struct kmt_device *d, bool force)
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT};
     VkPhysicalDeviceMemoryProperties2 props = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2,
                                                .pNext = &budget};
-    const bool driver =
-        d->memory_budget && !d->settings.budget_mb && d->instance->next.GetPhysicalDeviceMemoryProperties2;
+    const bool driver = budget_from_driver(d);
     if (driver)
         d->instance->next.GetPhysicalDeviceMemoryProperties2(d->physical->handle, &props);
     const struct kmt_heap_report report = {

@@ -451,6 +451,30 @@ def main():
     w(f"![P3 scaling]({plot_name})")
     w("")
 
+    # ---- VK_KMT_residency (issue 15) ----
+    w("## Residency — make-resident + evict per allocation (VK_KMT_residency)")
+    w("")
+    w("The residency device `npr` (bench_lvp: the layer on lavapipe, no pageable memory, VK_KMT_residency")
+    w("enabled) against the same bookkeeping floor as offer_reclaim, paired in each iteration:")
+    w("`evict_make_resident` evicts (count 1 → 0, EVICTED) then makes resident (0 → 1, the budget check),")
+    w("`make_resident_evict` only moves the reference counts (1 → 2 → 1). offer + reclaim of the same batch")
+    w("against the same floor is shown for comparison.")
+    w("")
+    w("| live | batch | evict + make resident: layer ns | ratio | make resident + evict: layer ns | ratio |"
+      " offer + reclaim: layer ns | ratio |")
+    w("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for live in lives:
+        for batch in (1, 64, 4096):
+            t = find(runs, f"residency/evict_make_resident/batch:{batch}/live:{live}")
+            c = find(runs, f"residency/make_resident_evict/batch:{batch}/live:{live}")
+            o = find(runs, f"offer_reclaim/memory/batch:{batch}/live:{live}")
+            if not t and not c:
+                continue
+            w(f"| 10^{len(str(live)) - 1} | {batch} | {fmt_ns(stat(t, 'layer_ns'))} | {fmt_ratio(stat(t, 'ratio'))} | "
+              f"{fmt_ns(stat(c, 'layer_ns'))} | {fmt_ratio(stat(c, 'ratio'))} | {fmt_ns(stat(o, 'layer_ns'))} | "
+              f"{fmt_ratio(stat(o, 'ratio'))} |")
+    w("")
+
     # ---- P5 and the tests ----
     w("## P5 and the non-timing goals (kmt_bench_tests)")
     w("")

@@ -14,7 +14,8 @@
 namespace {
 
 const char *const kNames[] = {"DISCARD",   "DISCARD_RATE",     "DISCARD_SEED", "DISCARD_FILL",
-                              "BUDGET_MB", "OFFERED_PRIORITY", "LOG_LEVEL",    "STATS"};
+                              "BUDGET_MB", "OFFERED_PRIORITY", "LOG_LEVEL",    "STATS",
+                              "BUDGET_POLL_MS"};
 
 std::string EnvName(const char *name) { return std::string("VK_KMT_OFFER_RECLAIM_") + name; }
 
@@ -81,6 +82,7 @@ void ExpectSame(const kmt_settings &a, const kmt_settings &b)
     EXPECT_EQ(a.offered_priority, b.offered_priority);
     EXPECT_EQ(a.log_level, b.log_level);
     EXPECT_EQ(a.stats, b.stats);
+    EXPECT_EQ(a.budget_poll_ms, b.budget_poll_ms);
 }
 
 class Settings : public ::testing::Test {
@@ -104,6 +106,7 @@ TEST_F(Settings, DefaultsMatchTheDocumentedTable)
     EXPECT_EQ(s.offered_priority, 0.0f);
     EXPECT_EQ(s.log_level, KMT_LOG_WARNING);
     EXPECT_FALSE(s.stats);
+    EXPECT_EQ(s.budget_poll_ms, 500u);
 }
 
 TEST_F(Settings, EveryDefaultTextInTheListParses)
@@ -248,8 +251,20 @@ TEST_F(Settings, LoadWithNothingSetGivesTheDefaultsAndAsksTheFileForEveryKey)
     const std::vector<std::string> keys = {
         "kmt_offer_reclaim.discard",   "kmt_offer_reclaim.discard_rate",     "kmt_offer_reclaim.discard_seed",
         "kmt_offer_reclaim.discard_fill", "kmt_offer_reclaim.budget_mb",     "kmt_offer_reclaim.offered_priority",
-        "kmt_offer_reclaim.log_level", "kmt_offer_reclaim.stats"};
+        "kmt_offer_reclaim.log_level", "kmt_offer_reclaim.stats",         "kmt_offer_reclaim.budget_poll_ms"};
     EXPECT_EQ(g_looked_up, keys);
+}
+
+TEST_F(Settings, BudgetPollMsTakesOneToSixtyThousandMilliseconds)
+{
+    kmt_settings s = Defaults();
+    EXPECT_TRUE(kmt_settings_parse(&s, "BUDGET_POLL_MS", "1"));
+    EXPECT_EQ(s.budget_poll_ms, 1u);
+    EXPECT_TRUE(kmt_settings_parse(&s, "BUDGET_POLL_MS", "60000"));
+    EXPECT_EQ(s.budget_poll_ms, 60000u);
+    for (const char *bad : {"0", "60001", "-5", "fast", ""})
+        EXPECT_FALSE(kmt_settings_parse(&s, "BUDGET_POLL_MS", bad)) << bad;
+    EXPECT_EQ(s.budget_poll_ms, 60000u) << "a bad value changes nothing";
 }
 
 TEST_F(Settings, LoadWorksWithoutLookupOrComplaintCallback)
@@ -272,6 +287,7 @@ TEST_F(Settings, LoadReadsEverySettingFromTheEnvironment)
     env_.Set("OFFERED_PRIORITY", "0.125");
     env_.Set("LOG_LEVEL", "verbose");
     env_.Set("STATS", "yes");
+    env_.Set("BUDGET_POLL_MS", "25");
     Complaints c;
     kmt_settings s;
     kmt_settings_load(&s, FileLookup, &Complaints::Complain, &c);
@@ -283,6 +299,7 @@ TEST_F(Settings, LoadReadsEverySettingFromTheEnvironment)
     EXPECT_EQ(s.offered_priority, 0.125f);
     EXPECT_EQ(s.log_level, KMT_LOG_VERBOSE);
     EXPECT_TRUE(s.stats);
+    EXPECT_EQ(s.budget_poll_ms, 25u);
     EXPECT_TRUE(c.list.empty());
     EXPECT_TRUE(g_looked_up.empty()) << "the file is not consulted for what the environment set";
 }

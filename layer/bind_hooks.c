@@ -84,7 +84,9 @@ check_bind_locked(struct kmt_device *d, const char *command, uint32_t index, con
     if (!item->memory)
         return true;
     struct kmt_memory *m = kmt_find_memory(&d->tracker, item->memory, NULL);
-    if (m && m->status == VK_ALLOCATION_STATUS_RESIDENT_KMT) {
+    /* Binding is no GPU use: evicted memory may be bound (D3D12 places
+     * resources in evicted heaps too); it is made resident before use. */
+    if (m && (m->status == VK_ALLOCATION_STATUS_RESIDENT_KMT || m->status == VK_ALLOCATION_STATUS_EVICTED_KMT)) {
         *driver = m->driver;
         return true;
     }

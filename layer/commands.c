@@ -28,6 +28,7 @@
 #include "names.h"
 #include "paging.h"
 #include "report.h"
+#include "residency.h"
 #include "settings_file.h"
 
 /* ---- messages --------------------------------------------------------------- */
@@ -43,8 +44,8 @@ kmt_emit(const struct kmt_device *d, const struct kmt_pending_message *m)
         kmt_device_log(d, m->level, m->id, VK_OBJECT_TYPE_DEVICE, (uint64_t)(uintptr_t)d->handle, m->text);
 }
 
-static void
-note_error(struct kmt_pending_message *m, const struct kmt_error_info *error, const char *command,
+void
+kmt_note_error(struct kmt_pending_message *m, const struct kmt_error_info *error, const char *command,
            const struct kmt_handle_list *list)
 {
     m->level = KMT_LOG_ERROR;
@@ -58,18 +59,18 @@ note_error(struct kmt_pending_message *m, const struct kmt_error_info *error, co
 
 /* Out of host memory is the app's to handle as such; every other tracker
  * error is a usage error. */
-static VkResult
-error_result(enum kmt_error e)
+VkResult
+kmt_error_result(enum kmt_error e)
 {
     return e == KMT_ERROR_OUT_OF_HOST_MEMORY ? VK_ERROR_OUT_OF_HOST_MEMORY : VK_ERROR_VALIDATION_FAILED_EXT;
 }
 
-static VkResult
-reject_info(struct kmt_device *d, const char *command, enum kmt_error code, uint64_t stype)
+VkResult
+kmt_reject_info(struct kmt_device *d, const char *command, enum kmt_error code, uint64_t stype)
 {
     struct kmt_pending_message m = {0};
     struct kmt_error_info error = {.code = code, .other = stype};
-    note_error(&m, &error, command, NULL);
+    kmt_note_error(&m, &error, command, NULL);
     m.object_type = VK_OBJECT_TYPE_DEVICE;
     m.object = (uint64_t)(uintptr_t)d->handle;
     kmt_emit(d, &m);
@@ -198,11 +199,16 @@ kmt_promote_locked(struct kmt_device *d)
 
 /* ---- the extension's commands ------------------------------------------------------ */
 
-static struct kmt_device *
-enabled_device(VkDevice device)
+struct kmt_device *
+kmt_command_device(VkDevice device, unsigned extensions)
 {
     struct kmt_device *d = kmt_device_from_handle(device);
     if (!d || !d->enabled)
+        return NULL;
+    /* Reached through a loader trampoline, a command may be called on a
+     * device that did not enable its extension. */
+    if (!(((extensions & KMT_EXT_OFFER_RECLAIM) && d->offer_reclaim) ||
+          ((extensions & KMT_EXT_RESIDENCY) && d->residency)))
         return NULL;
     kmt_log_flush(&d->startup_log, &d->instance->logger);
     return d;
@@ -212,16 +218,16 @@ static VKAPI_ATTR VkResult VKAPI_CALL
 kmt_OfferAllocationsKMT(VkDevice device, const VkOfferAllocationsInfoKMT *pInfo)
 {
     static const char command[] = "vkOfferAllocationsKMT";
-    struct kmt_device *d = enabled_device(device);
+    struct kmt_device *d = kmt_command_device(device, KMT_EXT_OFFER_RECLAIM);
     if (!d)
         return VK_ERROR_EXTENSION_NOT_PRESENT;
     uint64_t start = kmt_events_now(d);
     if (atomic_load(&d->lost))
         return VK_ERROR_DEVICE_LOST;
     if (!pInfo)
-        return reject_info(d, command, KMT_ERROR_NULL_INFO, 0);
+        return kmt_reject_info(d, command, KMT_ERROR_NULL_INFO, 0);
     if (pInfo->sType != VK_STRUCTURE_TYPE_OFFER_ALLOCATIONS_INFO_KMT)
-        return reject_info(d, command, KMT_ERROR_STYPE, (uint64_t)pInfo->sType);
+        return kmt_reject_info(d, command, KMT_ERROR_STYPE, (uint64_t)pInfo->sType);
 
     struct kmt_handle_list list = {pInfo->allocationCount, pInfo->pMemories, pInfo->pResources};
     struct kmt_error_info error = {0};
@@ -241,15 +247,15 @@ kmt_OfferAllocationsKMT(VkDevice device, const VkOfferAllocationsInfoKMT *pInfo)
     }
     enum kmt_error e = kmt_offer(&d->tracker, &list, pInfo->priority, pInfo->flags, wait_serial, &error, &reoffered);
     if (e)
-        note_error(&message, &error, command, &list);
+        kmt_note_error(&message, &error, command, &list);
     else
         kmt_relieve_locked(d);
     pthread_mutex_unlock(&d->lock);
-    kmt_events_offer_done(d, start, pInfo, e ? error_result(e) : VK_SUCCESS);
+    kmt_events_offer_done(d, start, pInfo, e ? kmt_error_result(e) : VK_SUCCESS);
 
     if (e) {
         kmt_emit(d, &message);
-        return error_result(e);
+        return kmt_error_result(e);
     }
     if (reoffered)
         kmt_log(&d->instance->logger, KMT_LOG_WARNING, "KMT-reoffer", VK_OBJECT_TYPE_DEVICE,
@@ -263,14 +269,14 @@ static VKAPI_ATTR VkResult VKAPI_CALL
 kmt_ReclaimAllocationsKMT(VkDevice device, const VkReclaimAllocationsInfoKMT *pInfo, uint64_t *pPagingFenceValue)
 {
     static const char command[] = "vkReclaimAllocationsKMT";
-    struct kmt_device *d = enabled_device(device);
+    struct kmt_device *d = kmt_command_device(device, KMT_EXT_OFFER_RECLAIM);
     if (!d)
         return VK_ERROR_EXTENSION_NOT_PRESENT;
     uint64_t start = kmt_events_now(d);
     if (!pInfo)
-        return reject_info(d, command, KMT_ERROR_NULL_INFO, 0);
+        return kmt_reject_info(d, command, KMT_ERROR_NULL_INFO, 0);
     if (pInfo->sType != VK_STRUCTURE_TYPE_RECLAIM_ALLOCATIONS_INFO_KMT)
-        return reject_info(d, command, KMT_ERROR_STYPE, (uint64_t)pInfo->sType);
+        return kmt_reject_info(d, command, KMT_ERROR_STYPE, (uint64_t)pInfo->sType);
 
     struct kmt_handle_list list = {pInfo->allocationCount, pInfo->pMemories, pInfo->pResources};
     struct kmt_error_info error = {0};
@@ -286,15 +292,15 @@ kmt_ReclaimAllocationsKMT(VkDevice device, const VkReclaimAllocationsInfoKMT *pI
     enum kmt_error e = kmt_reclaim(&d->tracker, &list, pInfo->pResults, pInfo->pDiscarded, fill_completed, lost,
                                    &error, &fence);
     if (e)
-        note_error(&message, &error, command, &list);
+        kmt_note_error(&message, &error, command, &list);
     else if (!lost)
         kmt_relieve_locked(d); /* contents came back: usage grew */
     pthread_mutex_unlock(&d->lock);
-    kmt_events_reclaim_done(d, start, pInfo, fence, e ? error_result(e) : lost ? VK_ERROR_DEVICE_LOST : VK_SUCCESS);
+    kmt_events_reclaim_done(d, start, pInfo, fence, e ? kmt_error_result(e) : lost ? VK_ERROR_DEVICE_LOST : VK_SUCCESS);
 
     if (e) {
         kmt_emit(d, &message);
-        return error_result(e);
+        return kmt_error_result(e);
     }
     if (pPagingFenceValue)
         *pPagingFenceValue = fence;
@@ -304,11 +310,11 @@ kmt_ReclaimAllocationsKMT(VkDevice device, const VkReclaimAllocationsInfoKMT *pI
 static VKAPI_ATTR VkResult VKAPI_CALL
 kmt_GetPagingFenceKMT(VkDevice device, VkSemaphore *pTimelineSemaphore)
 {
-    struct kmt_device *d = enabled_device(device);
+    struct kmt_device *d = kmt_command_device(device, KMT_EXT_OFFER_RECLAIM | KMT_EXT_RESIDENCY);
     if (!d)
         return VK_ERROR_EXTENSION_NOT_PRESENT;
     if (!pTimelineSemaphore)
-        return reject_info(d, "vkGetPagingFenceKMT", KMT_ERROR_NULL_INFO, 0);
+        return kmt_reject_info(d, "vkGetPagingFenceKMT", KMT_ERROR_NULL_INFO, 0);
     *pTimelineSemaphore = d->paging;
     return VK_SUCCESS;
 }
@@ -317,20 +323,23 @@ static VKAPI_ATTR VkResult VKAPI_CALL
 kmt_GetAllocationStateKMT(VkDevice device, VkDeviceMemory memory, VkAllocationStateKMT *pState)
 {
     static const char command[] = "vkGetAllocationStateKMT";
-    struct kmt_device *d = enabled_device(device);
+    struct kmt_device *d = kmt_command_device(device, KMT_EXT_OFFER_RECLAIM | KMT_EXT_RESIDENCY);
     if (!d)
         return VK_ERROR_EXTENSION_NOT_PRESENT;
     if (!pState)
-        return reject_info(d, command, KMT_ERROR_NULL_INFO, 0);
+        return kmt_reject_info(d, command, KMT_ERROR_NULL_INFO, 0);
     if (pState->sType != VK_STRUCTURE_TYPE_ALLOCATION_STATE_KMT)
-        return reject_info(d, command, KMT_ERROR_STYPE, (uint64_t)pState->sType);
+        return kmt_reject_info(d, command, KMT_ERROR_STYPE, (uint64_t)pState->sType);
 
     pthread_mutex_lock(&d->lock);
     kmt_promote_locked(d);
     uint32_t index;
     struct kmt_memory *m = kmt_find_memory(&d->tracker, (uint64_t)memory, &index);
-    if (m)
+    if (m) {
         kmt_fill_state(&d->tracker, index, pState);
+        if (d->residency)
+            kmt_fill_residency_chain(&d->tracker, index, pState->pNext);
+    }
     pthread_mutex_unlock(&d->lock);
     kmt_events_flush(d);
     if (!m) {
@@ -348,13 +357,13 @@ static VKAPI_ATTR VkResult VKAPI_CALL
 kmt_GetOfferReclaimStatisticsKMT(VkDevice device, VkOfferReclaimStatisticsKMT *pStatistics)
 {
     static const char command[] = "vkGetOfferReclaimStatisticsKMT";
-    struct kmt_device *d = enabled_device(device);
+    struct kmt_device *d = kmt_command_device(device, KMT_EXT_OFFER_RECLAIM);
     if (!d)
         return VK_ERROR_EXTENSION_NOT_PRESENT;
     if (!pStatistics)
-        return reject_info(d, command, KMT_ERROR_NULL_INFO, 0);
+        return kmt_reject_info(d, command, KMT_ERROR_NULL_INFO, 0);
     if (pStatistics->sType != VK_STRUCTURE_TYPE_OFFER_RECLAIM_STATISTICS_KMT)
-        return reject_info(d, command, KMT_ERROR_STYPE, (uint64_t)pStatistics->sType);
+        return kmt_reject_info(d, command, KMT_ERROR_STYPE, (uint64_t)pStatistics->sType);
     kmt_refresh_budgets(d);
     pthread_mutex_lock(&d->lock);
     kmt_promote_locked(d);
@@ -404,7 +413,23 @@ kmt_extension_command(const char *name)
     for (size_t i = 0; i < sizeof(extension_commands) / sizeof(extension_commands[0]); i++)
         if (strcmp(extension_commands[i].name, name) == 0)
             return extension_commands[i].function;
-    return NULL;
+    return kmt_residency_command(name);
+}
+
+PFN_vkVoidFunction
+kmt_device_command(const struct kmt_device *d, const char *name)
+{
+    /* The state query (VkAllocationResidencyKMT) and the paging fence
+     * (make-resident's paging fence values) serve both extensions. */
+    if (strcmp(name, "vkGetAllocationStateKMT") == 0)
+        return (PFN_vkVoidFunction)kmt_GetAllocationStateKMT;
+    if (strcmp(name, "vkGetPagingFenceKMT") == 0)
+        return (PFN_vkVoidFunction)kmt_GetPagingFenceKMT;
+    if (d->offer_reclaim)
+        for (size_t i = 0; i < sizeof(extension_commands) / sizeof(extension_commands[0]); i++)
+            if (strcmp(extension_commands[i].name, name) == 0)
+                return extension_commands[i].function;
+    return d->residency ? kmt_residency_command(name) : NULL;
 }
 
 /* ---- device setup ------------------------------------------------------------------------ */
@@ -441,7 +466,8 @@ kmt_device_setup(struct kmt_device *d, const VkDeviceCreateInfo *app_info)
         .pageable = d->pageable && d->next.SetDeviceMemoryPriorityEXT != NULL,
         .offered_priority = d->settings.offered_priority,
         .salt = handle_salt(d),
-        .accounting = d->settings.discard != KMT_DISCARD_NEVER,
+        .accounting = d->settings.discard != KMT_DISCARD_NEVER || d->residency,
+        .residency = d->residency,
         .on_offered = kmt_policy_hook(&d->policy) ? kmt_policy_on_offered : NULL,
         .on_offered_ctx = &d->policy,
     };
@@ -470,6 +496,12 @@ kmt_device_setup(struct kmt_device *d, const VkDeviceCreateInfo *app_info)
         return result;
     }
     kmt_refresh_budgets(d);
+    if (d->residency && (result = kmt_residency_setup(d)) != VK_SUCCESS) {
+        kmt_paging_teardown(d);
+        kmt_map_finish(&d->memory_allocators);
+        kmt_tracker_finish(&d->tracker);
+        return result;
+    }
     kmt_report_device(d);
     return VK_SUCCESS;
 }
@@ -481,6 +513,8 @@ kmt_device_teardown(struct kmt_device *d)
     if (d->settings.stats)
         kmt_report_stats(d);
     kmt_names_destroy(d);
+    if (d->residency)
+        kmt_residency_teardown(d);
     kmt_paging_teardown(d);
     /* Allocations the app never freed: their copies of the app's callbacks. */
     for (uint32_t i = 0; d->memory_allocators.keys && i <= d->memory_allocators.mask; i++)

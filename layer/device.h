@@ -20,8 +20,10 @@
 
 #include "dispatch.h"
 #include "log.h"
+#include "notify.h"
 #include "offer.h"
 #include "policy.h"
+#include "segments.h"
 #include "settings.h"
 #include "settings_app.h"
 
@@ -110,7 +112,10 @@ struct kmt_device {
     bool has_allocator;
     const VkAllocationCallbacks *pallocator; /* &allocator or NULL */
 
-    bool enabled;                 /* the app enabled VK_KMT_offer_reclaim */
+    bool enabled;                 /* the app enabled VK_KMT_offer_reclaim or VK_KMT_residency (or both): the
+                                     layer hands out its own memory handles and tracks them */
+    bool offer_reclaim;           /* the app enabled VK_KMT_offer_reclaim */
+    bool residency;               /* the app enabled VK_KMT_residency */
     bool app_pageable;            /* the app itself enabled VK_EXT_pageable_device_local_memory */
     bool app_timeline_khr;        /* the app itself enabled VK_KHR_timeline_semaphore */
     bool pageable, memory_priority, memory_budget; /* enabled underneath (by the app or the layer) */
@@ -148,6 +153,11 @@ struct kmt_device {
      * LOG_LEVEL=verbose or TRACE is set / until the app names an object. */
     struct kmt_events *events;
     struct kmt_names *_Atomic names;
+
+    /* VK_KMT_residency only. */
+    struct kmt_segments segments;     /* budgets and reservations (under lock) */
+    _Atomic uint64_t segments_read_ns; /* when they were read (CLOCK_MONOTONIC), for a lock-free staleness check */
+    struct kmt_notifier notifier;     /* budget notifications; its own lock, never held with this one */
 };
 
 /* Global tables. */

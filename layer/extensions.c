@@ -29,6 +29,7 @@ static const char *const translated_extensions[] = {KMT_TRANSLATED_EXTENSIONS(KM
 /* Added underneath by the layer itself, or its own. */
 static const char *const layer_extensions[] = {
     "VK_KMT_offer_reclaim",
+    "VK_KMT_residency",
 };
 
 static int

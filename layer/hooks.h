@@ -32,6 +32,20 @@ struct kmt_pending_message {
 
 void kmt_emit(const struct kmt_device *d, const struct kmt_pending_message *message);
 
+/* The extensions a command belongs to (kmt_command_device). */
+#define KMT_EXT_OFFER_RECLAIM 0x1u
+#define KMT_EXT_RESIDENCY 0x2u
+/* The device of an extension command, with its deferred messages flushed;
+ * NULL when it is not a device of this layer or did not enable any of
+ * `extensions`. */
+struct kmt_device *kmt_command_device(VkDevice device, unsigned extensions);
+/* A tracker error as a message naming the element (sent after the lock is
+ * dropped), the VkResult for it, and the NULL-pointer / wrong-sType rejection. */
+void kmt_note_error(struct kmt_pending_message *m, const struct kmt_error_info *error, const char *command,
+                    const struct kmt_handle_list *list);
+VkResult kmt_error_result(enum kmt_error e);
+VkResult kmt_reject_info(struct kmt_device *d, const char *command, enum kmt_error code, uint64_t stype);
+
 /* The device of a hooked call (every hooked device is registered). */
 static inline struct kmt_device *
 kmt_hooked_device(VkDevice device)

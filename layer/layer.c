@@ -7,8 +7,9 @@
  * - Only three symbols are exported, as thin wrappers over static functions
  *   (LOADER-NOTES: taking the address of an exported vkGetInstanceProcAddr
  *   inside the layer hands out the loader's own and deadlocks it).
- * - VK_KMT_offer_reclaim is advertised where the driver has timeline
- *   semaphores, stripped from vkCreateDevice before calling down, and what it
+ * - VK_KMT_offer_reclaim and VK_KMT_residency are advertised where the driver
+ *   has timeline semaphores, stripped from vkCreateDevice before calling
+ *   down (a device may enable either or both: one set of handles), and what it
  *   needs (timeline semaphores, VK_EXT_memory_priority, ..._pageable_...,
  *   VK_EXT_memory_budget) is enabled underneath on a deep copy of the app's
  *   create info: the app's own structs are never written.
@@ -36,10 +37,21 @@
 static PFN_vkVoidFunction layer_GetInstanceProcAddr(VkInstance instance, const char *name);
 static PFN_vkVoidFunction layer_GetDeviceProcAddr(VkDevice device, const char *name);
 
-static const VkExtensionProperties kmt_extension = {
-    .extensionName = VK_KMT_OFFER_RECLAIM_EXTENSION_NAME,
-    .specVersion = VK_KMT_OFFER_RECLAIM_SPEC_VERSION,
+/* The device extensions this layer implements (one set of handles, either or both enabled). */
+#define KMT_OWN_EXTENSIONS 2
+static const VkExtensionProperties kmt_extensions[KMT_OWN_EXTENSIONS] = {
+    {.extensionName = VK_KMT_OFFER_RECLAIM_EXTENSION_NAME, .specVersion = VK_KMT_OFFER_RECLAIM_SPEC_VERSION},
+    {.extensionName = VK_KMT_RESIDENCY_EXTENSION_NAME, .specVersion = VK_KMT_RESIDENCY_SPEC_VERSION},
 };
+
+static bool
+is_own_extension(const char *name)
+{
+    for (uint32_t i = 0; i < KMT_OWN_EXTENSIONS; i++)
+        if (strcmp(name, kmt_extensions[i].extensionName) == 0)
+            return true;
+    return false;
+}
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -229,19 +241,19 @@ layer_EnumerateDeviceExtensionProperties(VkPhysicalDevice physicalDevice, const 
     struct kmt_physical_device *p = physical_for(physicalDevice);
     bool supported = p && p->timeline;
     if (pLayerName && strcmp(pLayerName, KMT_LAYER_NAME) == 0)
-        return kmt_return_extensions(supported ? 1 : 0, &kmt_extension, pCount, pProperties);
+        return kmt_return_extensions(supported ? KMT_OWN_EXTENSIONS : 0, kmt_extensions, pCount, pProperties);
     if (!p)
         return VK_ERROR_INITIALIZATION_FAILED;
     const struct kmt_instance_dispatch *next = &p->instance->next;
     if (pLayerName || !supported)
         return next->EnumerateDeviceExtensionProperties(physicalDevice, pLayerName, pCount, pProperties);
 
-    /* Ask below first, then append ours unless it is already listed. */
+    /* Ask below first, then append ours unless they are already listed. */
     uint32_t count = 0;
     VkResult result = next->EnumerateDeviceExtensionProperties(physicalDevice, NULL, &count, NULL);
     if (result != VK_SUCCESS)
         return result;
-    VkExtensionProperties *all = calloc(count + 1, sizeof(*all));
+    VkExtensionProperties *all = calloc(count + KMT_OWN_EXTENSIONS, sizeof(*all));
     if (!all)
         return VK_ERROR_OUT_OF_HOST_MEMORY;
     result = next->EnumerateDeviceExtensionProperties(physicalDevice, NULL, &count, all);
@@ -249,11 +261,14 @@ layer_EnumerateDeviceExtensionProperties(VkPhysicalDevice physicalDevice, const 
         free(all);
         return result;
     }
-    bool listed = false;
-    for (uint32_t i = 0; i < count; i++)
-        listed |= strcmp(all[i].extensionName, VK_KMT_OFFER_RECLAIM_EXTENSION_NAME) == 0;
-    if (!listed)
-        all[count++] = kmt_extension;
+    const uint32_t below = count;
+    for (uint32_t k = 0; k < KMT_OWN_EXTENSIONS; k++) {
+        bool listed = false;
+        for (uint32_t i = 0; i < below; i++)
+            listed |= strcmp(all[i].extensionName, kmt_extensions[k].extensionName) == 0;
+        if (!listed)
+            all[count++] = kmt_extensions[k];
+    }
     result = kmt_return_extensions(count, all, pCount, pProperties);
     free(all);
     return result;
@@ -376,7 +391,7 @@ build_device_create_info(struct kmt_device *d, const VkDeviceCreateInfo *app, st
 
     uint32_t count = 0;
     for (uint32_t i = 0; i < app->enabledExtensionCount; i++)
-        if (strcmp(app->ppEnabledExtensionNames[i], VK_KMT_OFFER_RECLAIM_EXTENSION_NAME) != 0)
+        if (!is_own_extension(app->ppEnabledExtensionNames[i]))
             add_name(c->names, &count, app->ppEnabledExtensionNames[i]);
     d->app_pageable = name_in(VK_EXT_PAGEABLE_DEVICE_LOCAL_MEMORY_EXTENSION_NAME, count, c->names);
     d->app_timeline_khr = name_in(VK_KHR_TIMELINE_SEMAPHORE_EXTENSION_NAME, count, c->names);
@@ -496,8 +511,11 @@ layer_CreateDevice(VkPhysicalDevice physicalDevice, const VkDeviceCreateInfo *pC
     d->instance = p->instance;
     d->physical = p;
     d->set_loader_data = loader_data ? loader_data->u.pfnSetDeviceLoaderData : NULL;
-    d->enabled = name_in(VK_KMT_OFFER_RECLAIM_EXTENSION_NAME, pCreateInfo->enabledExtensionCount,
-                         pCreateInfo->ppEnabledExtensionNames);
+    d->offer_reclaim = name_in(VK_KMT_OFFER_RECLAIM_EXTENSION_NAME, pCreateInfo->enabledExtensionCount,
+                               pCreateInfo->ppEnabledExtensionNames);
+    d->residency = name_in(VK_KMT_RESIDENCY_EXTENSION_NAME, pCreateInfo->enabledExtensionCount,
+                           pCreateInfo->ppEnabledExtensionNames);
+    d->enabled = d->offer_reclaim || d->residency;
     if (d->enabled && !p->timeline) {
         free_device_record(d);
         return VK_ERROR_EXTENSION_NOT_PRESENT;
@@ -622,7 +640,7 @@ layer_GetDeviceProcAddr(VkDevice device, const char *name)
         return (PFN_vkVoidFunction)layer_DestroyDevice;
     if (!d->enabled)
         return d->next.GetDeviceProcAddr(device, name);
-    PFN_vkVoidFunction own = kmt_extension_command(name);
+    PFN_vkVoidFunction own = kmt_device_command(d, name);
     if (own)
         return own;
     if (hidden_from_app(d, name))

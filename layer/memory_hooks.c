@@ -177,6 +177,7 @@ status_name(uint8_t status)
     case VK_ALLOCATION_STATUS_OFFERED_KMT: return "offered";
     case VK_ALLOCATION_STATUS_DISCARDED_KMT: return "offered and discarded";
     case VK_ALLOCATION_STATUS_DECOMMITTED_KMT: return "decommitted";
+    case VK_ALLOCATION_STATUS_EVICTED_KMT: return "evicted";
     default: return "resident";
     }
 }
@@ -198,8 +199,8 @@ begin_map(struct kmt_device *d, const char *command, uint64_t memory)
         kmt_translate_memory(d, command, "memory", memory); /* reports it */
     else if (!driver)
         kmt_log(&d->instance->logger, KMT_LOG_ERROR, "KMT-map-not-resident", VK_OBJECT_TYPE_DEVICE_MEMORY, memory,
-                "%s: memory (0x%" PRIx64 ") is %s; reclaim it before mapping it.", command, memory,
-                status_name(status));
+                "%s: memory (0x%" PRIx64 ") is %s; %s it before mapping it.", command, memory,
+                status_name(status), status == VK_ALLOCATION_STATUS_EVICTED_KMT ? "make resident" : "reclaim");
     return driver;
 }
 

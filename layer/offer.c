@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "offer_internal.h"
+#include "residency.h"
 
 /* ---- transitions reported to ops.transition --------------------------------- */
 
@@ -37,10 +38,14 @@ kmt_tracker_init(struct kmt_tracker *t, const struct kmt_tracker_config *config,
 {
     memset(t, 0, sizeof(*t));
     t->config = *config;
+    /* Residency needs the per-heap usage (budget checks, evicted bytes). */
+    t->config.accounting |= config->residency;
     if (ops)
         t->ops = *ops;
     kmt_slots_init(&t->slots, config->salt, allocator);
     if (!kmt_map_init(&t->resources, 64, allocator))
+        return false;
+    if (config->residency && !kmt_residency_init(t))
         return false;
     kmt_pool_init(&t->resource_pool, sizeof(struct kmt_resource), 256, allocator);
     return true;
@@ -52,6 +57,7 @@ kmt_tracker_finish(struct kmt_tracker *t)
     const VkAllocationCallbacks *allocator = t->slots.allocator;
     kmt_free(allocator, t->scratch);
     kmt_free(allocator, t->pending);
+    kmt_residency_finish(t);
     kmt_slots_finish(&t->slots);
     kmt_map_finish(&t->resources);
     kmt_pool_finish(&t->resource_pool);
@@ -68,6 +74,10 @@ kmt_track_memory(struct kmt_tracker *t, uint64_t driver, VkDeviceSize size, uint
     uint64_t handle = kmt_slots_take(&t->slots, &index, &m);
     if (!handle)
         return 0;
+    if (t->residency && !kmt_residency_track(t, index)) {
+        kmt_slots_release(&t->slots, index);
+        return 0;
+    }
     /* Relaxed atomics where another thread may look at this slot meanwhile:
      * one that lost the race for it reads its link, a scan of the table
      * (kmt_heap_usage) its size and type. Plain moves on the machines we
@@ -124,12 +134,12 @@ static bool
 is_demoted(const struct kmt_memory *m)
 {
     return m->status == VK_ALLOCATION_STATUS_OFFERED_KMT || m->status == VK_ALLOCATION_STATUS_DISCARDED_KMT ||
-           m->status == VK_ALLOCATION_STATUS_DECOMMITTED_KMT;
+           m->status == VK_ALLOCATION_STATUS_DECOMMITTED_KMT || m->status == VK_ALLOCATION_STATUS_EVICTED_KMT;
 }
 
 /* Only with pageable memory: the cold record is not touched otherwise. */
-static void
-set_driver_priority(struct kmt_tracker *t, uint32_t index, struct kmt_memory *m, float priority)
+void
+kmt_set_driver_priority(struct kmt_tracker *t, uint32_t index, struct kmt_memory *m, float priority)
 {
     if (!t->config.pageable || !m->driver)
         return;
@@ -150,6 +160,9 @@ kmt_set_app_priority(struct kmt_tracker *t, uint64_t memory, float priority)
         return 0;
     struct kmt_memory_cold *cold = kmt_cold(&t->slots, index);
     cold->app_priority = priority;
+    /* VK_KMT_residency: the later of the two priorities wins. */
+    if (t->residency)
+        kmt_residency_of(t, index)->count &= ~KMT_RESIDENCY_PRIORITY_SET;
     if (is_demoted(m))
         return 0;
     cold->driver_priority = priority;
@@ -306,7 +319,7 @@ become_offered(struct kmt_tracker *t, uint32_t index, struct kmt_memory *m, enum
     m->status = VK_ALLOCATION_STATUS_OFFERED_KMT;
     kmt_enter_offered(t, m);
     if (t->config.pageable)
-        set_driver_priority(t, index, m, t->config.offered_priority);
+        kmt_set_driver_priority(t, index, m, t->config.offered_priority);
     KMT_REPORT(t, index, m, from, reason, NULL);
     if (t->config.on_offered)
         t->config.on_offered(t->config.on_offered_ctx, t, index);
@@ -390,7 +403,7 @@ become_resident(struct kmt_tracker *t, uint32_t index, struct kmt_memory *m, uin
     m->offer_priority = 0;
     m->bits &= (uint8_t)~KMT_MEM_OFFER_FLAGS;
     if (t->config.pageable)
-        set_driver_priority(t, index, m, kmt_cold(&t->slots, index)->app_priority);
+        kmt_set_driver_priority(t, index, m, kmt_resident_priority(t, index));
     if (t->ops.transition) {
         struct kmt_transition extra = {.result = result, .fence_value = fence};
         kmt_report(t, index, m, from, KMT_REASON_RECLAIM, &extra);
@@ -428,7 +441,7 @@ renumber_offers(struct kmt_tracker *t)
         const struct kmt_memory *m = kmt_slot(&t->slots, i);
         const uint8_t status = __atomic_load_n(&m->status, __ATOMIC_ACQUIRE); /* slots come and go lock-free */
         if (status != KMT_STATUS_FREE && status != VK_ALLOCATION_STATUS_RESIDENT_KMT &&
-            status != VK_ALLOCATION_STATUS_DECOMMITTED_KMT)
+            status != VK_ALLOCATION_STATUS_DECOMMITTED_KMT && status != VK_ALLOCATION_STATUS_EVICTED_KMT)
             keys[count++] = (struct order_key){m->offer_order, i};
     }
     qsort(keys, count, sizeof(*keys), compare_order);
@@ -744,7 +757,7 @@ kmt_heap_usage(const struct kmt_tracker *t, uint32_t heap)
         const struct kmt_memory *m = kmt_slot(&t->slots, i);
         const uint8_t status = __atomic_load_n(&m->status, __ATOMIC_ACQUIRE);
         if (status != KMT_STATUS_FREE && status != VK_ALLOCATION_STATUS_DISCARDED_KMT &&
-            status != VK_ALLOCATION_STATUS_DECOMMITTED_KMT &&
+            status != VK_ALLOCATION_STATUS_DECOMMITTED_KMT && status != VK_ALLOCATION_STATUS_EVICTED_KMT &&
             heap_of_type(t, __atomic_load_n(&m->type_index, __ATOMIC_RELAXED)) == heap)
             sum += __atomic_load_n(&m->size, __ATOMIC_RELAXED);
     }

@@ -163,6 +163,9 @@ struct kmt_tracker_config {
      * memory touch only their own slot and take no lock (the glue's fast
      * paths), and kmt_heap_usage() counts on demand. */
     bool accounting;
+    /* VK_KMT_residency: residency counts and priorities in a side array
+     * (residency.h); implies accounting. */
+    bool residency;
     uint8_t type_heap[VK_MAX_MEMORY_TYPES]; /* heap of each memory type */
     /* Called whenever memory becomes OFFERED (the always/random policies'
      * hook; NULL under the others, so the hot path makes no call). */
@@ -180,6 +183,8 @@ struct kmt_counters {
     uint64_t bytes_discarded;  /* includes decommitted bytes */
     uint64_t rejected_calls;   /* offer/reclaim calls that failed validation */
 };
+
+struct kmt_residency_table;
 
 struct kmt_tracker {
     struct kmt_tracker_config config;
@@ -200,8 +205,10 @@ struct kmt_tracker {
     struct kmt_ref *scratch; /* one call's elements, resolved once */
     uint32_t scratch_capacity;
     uint32_t next_offer_order;
-    VkDeviceSize heap_usage[VK_MAX_MEMORY_HEAPS]; /* tracked bytes that still hold a payload (with config.accounting) */
+    VkDeviceSize heap_usage[VK_MAX_MEMORY_HEAPS]; /* tracked bytes that still hold a payload and are not
+                                                     evicted (with config.accounting) */
     struct kmt_counters counters;
+    struct kmt_residency_table *residency;        /* NULL unless config.residency (residency.h) */
 };
 
 enum kmt_error {
@@ -221,6 +228,15 @@ enum kmt_error {
     KMT_ERROR_DECOMMITTED,      /* decommitted memory can only be freed */
     KMT_ERROR_SHARED_MEMORY,    /* its memory backs resources not in this call */
     KMT_ERROR_OUT_OF_HOST_MEMORY,
+    /* VK_KMT_residency (residency.h) */
+    KMT_ERROR_NULL_ARRAY,          /* pMemories (other 0) or pPriorities (other 1) is NULL */
+    KMT_ERROR_RESIDENCY_FLAGS,     /* unknown make-resident / evict flag bits */
+    KMT_ERROR_MUST_SUCCEED,        /* MUST_SUCCEED without CANT_TRIM_FURTHER */
+    KMT_ERROR_EVICT_UNDERFLOW,     /* evicting memory whose residency count is 0 */
+    KMT_ERROR_RESIDENCY_OVERFLOW,  /* the residency count is at its most */
+    KMT_ERROR_RESIDENCY_OFFERED,   /* a residency call on offered memory (other: its status) */
+    KMT_ERROR_OFFER_EVICTED,       /* offer or reclaim of evicted memory */
+    KMT_ERROR_SEGMENT_GROUP,       /* not a VkMemorySegmentGroupKMT */
 };
 
 struct kmt_error_info {

@@ -23,11 +23,18 @@ void kmt_report(struct kmt_tracker *t, uint32_t index, const struct kmt_memory *
             kmt_report((t), (index), (m), (from), (reason), (extra));                                           \
     } while (0)
 
+/* Whether memory counts in its heap's tracked usage: it holds contents
+ * (not discarded, not decommitted) and is not evicted (VK_KMT_residency). */
 static inline bool
 kmt_holds_payload(const struct kmt_memory *m)
 {
-    return m->status != VK_ALLOCATION_STATUS_DISCARDED_KMT && m->status != VK_ALLOCATION_STATUS_DECOMMITTED_KMT;
+    return m->status != VK_ALLOCATION_STATUS_DISCARDED_KMT && m->status != VK_ALLOCATION_STATUS_DECOMMITTED_KMT &&
+           m->status != VK_ALLOCATION_STATUS_EVICTED_KMT;
 }
+
+/* Gives the driver `priority` for memory in slot `index` (only with pageable
+ * memory; remembered in the cold record). */
+void kmt_set_driver_priority(struct kmt_tracker *t, uint32_t index, struct kmt_memory *m, float priority);
 
 /* Memory enters / leaves OFFERED or leaves OFFER_PENDING (counts only; the
  * caller sets the new status). Inline: they are on the offer/reclaim path. */

@@ -134,14 +134,19 @@ kmt_report_device(struct kmt_device *d)
     t.buffer[0] = '\0';
     if (d->enabled)
         add(&t,
-            "VK_KMT_offer_reclaim enabled: pageable memory %s, memory priority %s, memory budget %s, "
+            "%s enabled: pageable memory %s, memory priority %s, memory budget %s, "
             "paging queue %s (family %u); discard policy %s, fill %s, offered priority %.2f.",
-            d->tracker.config.pageable ? "yes" : "no (offers cannot demote memory)", yes_no(d->memory_priority),
+            d->offer_reclaim && d->residency ? "VK_KMT_offer_reclaim and VK_KMT_residency"
+            : d->residency                   ? "VK_KMT_residency"
+                                             : "VK_KMT_offer_reclaim",
+            d->tracker.config.pageable ? "yes" : "no (offers and evictions cannot demote memory)",
+            yes_no(d->memory_priority),
             yes_no(d->memory_budget), d->paging_dedicated ? "dedicated" : "shared with the app", d->paging_family,
             kmt_discard_policy_name(s->discard), kmt_discard_fill_name(s->discard_fill), (double)s->offered_priority);
     else
         add(&t,
-            "pass-through: the app did not enable VK_KMT_offer_reclaim, so the layer tracks nothing and intercepts "
+            "pass-through: the app enabled neither VK_KMT_offer_reclaim nor VK_KMT_residency, so the layer tracks "
+            "nothing and intercepts "
             "no call of this device. The driver has: timeline semaphores %s, pageable memory %s, memory priority %s, "
             "memory budget %s.",
             yes_no(p->timeline), yes_no(p->pageable), yes_no(p->memory_priority), yes_no(p->memory_budget));

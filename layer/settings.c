@@ -166,6 +166,10 @@ kmt_settings_parse(struct kmt_settings *s, const char *name, const char *text)
         if (!parse_u64(text, 4096, &u) || u == 0)
             return false;
         s->trace_max_mb = (uint32_t)u;
+    } else if (strcmp(name, "BUDGET_POLL_MS") == 0) {
+        if (!parse_u64(text, 60000, &u) || u == 0)
+            return false;
+        s->budget_poll_ms = (uint32_t)u;
     } else {
         return false;
     }

@@ -87,7 +87,9 @@ enum kmt_log_level {
       "Write a Chrome trace-event JSON file of what the layer did (Perfetto, chrome://tracing; "          \
       "tools/kmt-plot draws it); empty: no trace")                                                       \
     X(TRACE_MAX_MB, trace_max_mb, "1..4096", "64",                                                       \
-      "Most MiB of events a device's trace keeps; the oldest are dropped first and counted")
+      "Most MiB of events a device's trace keeps; the oldest are dropped first and counted")             \
+    X(BUDGET_POLL_MS, budget_poll_ms, "1..60000", "500",                                                 \
+      "VK_KMT_residency: how often the budget notification thread polls budgets and usage (milliseconds)")
 
 enum kmt_setting_id {
 #define KMT_SETTING_ENUM(NAME, field, kind, def, help) KMT_SETTING_##NAME,
@@ -119,6 +121,7 @@ struct kmt_settings {
     char log_file[KMT_SETTINGS_PATH_MAX]; /* "" = none */
     char trace[KMT_SETTINGS_PATH_MAX];    /* "" = none */
     uint32_t trace_max_mb;
+    uint32_t budget_poll_ms;
 
     /* Filled by kmt_settings_resolve: each setting's source and the text it
      * was given. */

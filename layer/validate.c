@@ -85,6 +85,8 @@ kmt_memory_error(const struct kmt_tracker *t, const struct kmt_handle_list *list
         return kmt_fail(error, KMT_ERROR_UNKNOWN_MEMORY, i, handle, 0);
     if (m->call_stamp == stamp)
         return kmt_fail(error, KMT_ERROR_DUPLICATE, i, handle, 0);
+    if (m->status == VK_ALLOCATION_STATUS_EVICTED_KMT)
+        return kmt_fail(error, KMT_ERROR_OFFER_EVICTED, i, handle, handle);
     if (m->bits & KMT_MEM_MAPPED)
         return kmt_fail(error, KMT_ERROR_MAPPED, i, handle, handle);
     return kmt_fail(error, KMT_ERROR_DECOMMITTED, i, handle, handle);
@@ -111,6 +113,9 @@ resolve_memories(struct kmt_tracker *t, const struct kmt_handle_list *list, uint
     struct kmt_slot_chunk *const *directory = __atomic_load_n(&t->slots.directory, __ATOMIC_ACQUIRE);
     const uint8_t refuse = offering ? KMT_MEM_MAPPED : 0;
     const uint8_t decommitted = offering ? VK_ALLOCATION_STATUS_DECOMMITTED_KMT : KMT_STATUS_FREE;
+    /* VK_KMT_residency: evicted memory is neither offered nor reclaimed (a
+     * status only a residency tracker has; the plain loops never see one). */
+    const uint8_t evicted = t->residency ? VK_ALLOCATION_STATUS_EVICTED_KMT : KMT_STATUS_FREE;
     const uint32_t slots = kmt_slots_capacity(&t->slots);
     const uint32_t likely = count < slots ? count : slots;
     while (t->scratch_capacity < likely)
@@ -132,7 +137,7 @@ resolve_memories(struct kmt_tracker *t, const struct kmt_handle_list *list, uint
         struct kmt_memory *m = &directory[index >> KMT_SLOT_CHUNK_SHIFT]->hot[index & (KMT_SLOT_CHUNK - 1)];
         const uint8_t status = m->status;
         if (m->generation != (uint32_t)(handle >> 32) || status == KMT_STATUS_FREE || status == decommitted ||
-            m->call_stamp == stamp || (m->bits & refuse))
+            status == evicted || m->call_stamp == stamp || (m->bits & refuse))
             return kmt_memory_error(t, list, i, stamp, error);
         m->call_stamp = stamp;
         scratch[i].memory = m;
@@ -176,6 +181,9 @@ resolve_resources(struct kmt_tracker *t, const struct kmt_handle_list *list, uin
         if (e)
             return e;
         const struct kmt_ref *ref = &t->scratch[i];
+        if (ref->memory->status == VK_ALLOCATION_STATUS_EVICTED_KMT)
+            return kmt_fail(error, KMT_ERROR_OFFER_EVICTED, i, list->resources[i].objectHandle,
+                            kmt_make_handle(ref->index, ref->memory->generation));
         if (offering && (ref->memory->bits & KMT_MEM_MAPPED))
             return kmt_fail(error, KMT_ERROR_MAPPED, i, list->resources[i].objectHandle,
                             kmt_make_handle(ref->index, ref->memory->generation));
@@ -325,6 +333,14 @@ kmt_error_id(enum kmt_error code)
     case KMT_ERROR_DECOMMITTED: return "KMT-offer-decommitted-memory";
     case KMT_ERROR_SHARED_MEMORY: return "KMT-offer-shared-memory";
     case KMT_ERROR_OUT_OF_HOST_MEMORY: return "KMT-out-of-host-memory";
+    case KMT_ERROR_NULL_ARRAY: return "KMT-null-array";
+    case KMT_ERROR_RESIDENCY_FLAGS: return "KMT-residency-flags";
+    case KMT_ERROR_MUST_SUCCEED: return "KMT-must-succeed-flags";
+    case KMT_ERROR_EVICT_UNDERFLOW: return "KMT-evict-underflow";
+    case KMT_ERROR_RESIDENCY_OVERFLOW: return "KMT-residency-count-overflow";
+    case KMT_ERROR_RESIDENCY_OFFERED: return "KMT-residency-offered-memory";
+    case KMT_ERROR_OFFER_EVICTED: return "KMT-offer-evicted-memory";
+    case KMT_ERROR_SEGMENT_GROUP: return "KMT-segment-group";
     }
     return "KMT-unknown-error";
 }
@@ -397,6 +413,45 @@ kmt_format_error(const struct kmt_error_info *error, const char *command, const 
         return;
     case KMT_ERROR_OUT_OF_HOST_MEMORY:
         snprintf(buffer, size, "%s: out of host memory.", command);
+        return;
+    case KMT_ERROR_NULL_ARRAY:
+        snprintf(buffer, size, "%s: %s is NULL; it must point to allocationCount elements.", command,
+                 error->other ? "pPriorities" : "pMemories");
+        return;
+    case KMT_ERROR_RESIDENCY_FLAGS:
+        snprintf(buffer, size, "%s: flags 0x%" PRIx64 " has unknown bits 0x%" PRIx64 " (known: 0x3).", command,
+                 error->other, error->other & ~(uint64_t)3);
+        return;
+    case KMT_ERROR_MUST_SUCCEED:
+        snprintf(buffer, size,
+                 "%s: flags 0x%" PRIx64 " sets VK_MAKE_RESIDENT_MUST_SUCCEED_BIT_KMT without "
+                 "VK_MAKE_RESIDENT_CANT_TRIM_FURTHER_BIT_KMT (MustSucceed may only be set with CantTrimFurther).",
+                 command, error->other);
+        return;
+    case KMT_ERROR_EVICT_UNDERFLOW:
+        snprintf(buffer, size, "%s: pMemories[%u] (0x%" PRIx64 ") is already evicted (residency count 0): "
+                 "evict underflow, more evicts than make-residents.", command, i, h);
+        return;
+    case KMT_ERROR_RESIDENCY_OVERFLOW:
+        snprintf(buffer, size, "%s: pMemories[%u] (0x%" PRIx64 ") has the largest residency count (%" PRIu64
+                 "); evict it before making it resident again.", command, i, h, error->other);
+        return;
+    case KMT_ERROR_RESIDENCY_OFFERED:
+        snprintf(buffer, size, "%s: pMemories[%u] (0x%" PRIx64 ") is offered (%s); reclaim it "
+                 "(vkReclaimAllocationsKMT) before making it resident, evicting it or setting its priority.",
+                 command, i, h,
+                 error->other == VK_ALLOCATION_STATUS_OFFER_PENDING_KMT ? "pending"
+                 : error->other == VK_ALLOCATION_STATUS_DISCARDED_KMT  ? "and discarded"
+                                                                       : "demoted");
+        return;
+    case KMT_ERROR_OFFER_EVICTED:
+        snprintf(buffer, size, "%s: %s[%u]%s (0x%" PRIx64 ") uses VkDeviceMemory 0x%" PRIx64
+                 ", which is evicted; make it resident (vkMakeResidentKMT) before offering or reclaiming it.",
+                 command, array, i, what, h, error->other);
+        return;
+    case KMT_ERROR_SEGMENT_GROUP:
+        snprintf(buffer, size, "%s: segmentGroup %" PRIu64 " is not a VkMemorySegmentGroupKMT (0 LOCAL, 1 NON_LOCAL).",
+                 command, error->other);
         return;
     case KMT_OK:
         break;

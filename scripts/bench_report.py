@@ -363,6 +363,29 @@ def main():
             w(f"| {batch} | 10^{len(str(live)) - 1} | {fmt_ns(stat(reps, 'notrace_ns'))} | "
               f"{fmt_ratio(stat(reps, 'ratio_twin'))} | {fmt_ratio(off)} | {verdict(off, 1.02)} | "
               f"{fmt_ns(stat(reps, 'on_ns'))} | {fmt_ns(stat(reps, 'change_ns'))} | {fmt_ns(stat(reps, 'event_ns'))} |")
+
+    # ---- VK_KMT_residency (issue 15) ----
+    w("## Residency — make-resident + evict per allocation (VK_KMT_residency)")
+    w("")
+    w("The residency device `npr` (bench_lvp: the layer on lavapipe, no pageable memory, VK_KMT_residency")
+    w("enabled) against the same bookkeeping floor as offer_reclaim, paired in each iteration:")
+    w("`evict_make_resident` evicts (count 1 → 0, EVICTED) then makes resident (0 → 1, the budget check),")
+    w("`make_resident_evict` only moves the reference counts (1 → 2 → 1). offer + reclaim of the same batch")
+    w("against the same floor is shown for comparison.")
+    w("")
+    w("| live | batch | evict + make resident: layer ns | ratio | make resident + evict: layer ns | ratio |"
+      " offer + reclaim: layer ns | ratio |")
+    w("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for live in lives:
+        for batch in (1, 64, 4096):
+            t = find(runs, f"residency/evict_make_resident/batch:{batch}/live:{live}")
+            c = find(runs, f"residency/make_resident_evict/batch:{batch}/live:{live}")
+            o = find(runs, f"offer_reclaim/memory/batch:{batch}/live:{live}")
+            if not t and not c:
+                continue
+            w(f"| 10^{len(str(live)) - 1} | {batch} | {fmt_ns(stat(t, 'layer_ns'))} | {fmt_ratio(stat(t, 'ratio'))} | "
+              f"{fmt_ns(stat(c, 'layer_ns'))} | {fmt_ratio(stat(c, 'ratio'))} | {fmt_ns(stat(o, 'layer_ns'))} | "
+              f"{fmt_ratio(stat(o, 'ratio'))} |")
     w("")
 
     # ---- P5 and the tests ----

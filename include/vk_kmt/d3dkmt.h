@@ -36,6 +36,13 @@
  *     D3DKMTDestroyPagingQueue, implemented with vkOfferAllocationsKMT,
  *     vkReclaimAllocationsKMT, vkGetPagingFenceKMT and vkWaitSemaphores.
  *
+ *  4. Residency (its own section, over VK_KMT_residency): D3DDDI_MAKERESIDENT,
+ *     D3DKMT_EVICT, D3DKMT_SETALLOCATIONPRIORITY, D3DKMT_QUERYVIDEOMEMORYINFO,
+ *     the trim and budget-change notification structs, and D3DKMTMakeResident,
+ *     D3DKMTEvict, D3DKMTSetAllocationPriority, D3DKMTQueryVideoMemoryInfo,
+ *     D3DKMTRegister/UnregisterTrimNotification and
+ *     D3DKMTRegister/UnregisterBudgetChangeNotification.
+ *
  * Opting out where the build already has the Windows types (Wine, MinGW, the
  * WDK). Define before including:
  *   VK_KMT_D3DKMT_NO_BASE_TYPES  do not typedef UINT, BOOL, UINT64 (skipped
@@ -83,6 +90,7 @@
 
 #include <vulkan/vulkan_core.h>
 #include <vulkan/vk_kmt_offer_reclaim.h>
+#include <vulkan/vk_kmt_residency.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -119,8 +127,8 @@ typedef int32_t NTSTATUS;
 #define NT_SUCCESS(Status) (((NTSTATUS)(Status)) >= 0)
 #endif
 
-/* The NTSTATUS values the thunks return (ntstatus.h). STATUS_PENDING is
- * defined for ported code that tests for it; no thunk here returns it. */
+/* The NTSTATUS values the thunks return (ntstatus.h). STATUS_PENDING: only
+ * D3DKMTMakeResident returns it (a paging fence value to wait for). */
 #ifndef STATUS_SUCCESS
 #define STATUS_SUCCESS ((NTSTATUS)0x00000000L)
 #endif
@@ -502,11 +510,12 @@ typedef struct VkKmtHandleInfo {
  * vkGetDeviceProcAddr to fetch the device's commands with (the loader's, or
  * the next one in a layer chain); only it is called, now, and nothing else.
  *
- * The device must have enabled VK_KMT_offer_reclaim and be able to call
- * vkWaitSemaphores (Vulkan 1.2, or vkWaitSemaphoresKHR of
- * VK_KHR_timeline_semaphore): if vkOfferAllocationsKMT, vkReclaimAllocationsKMT,
- * vkGetPagingFenceKMT or both wait functions are NULL, this fails with
- * STATUS_INVALID_PARAMETER and nothing is registered. (Decision: failing here,
+ * The device must have enabled VK_KMT_offer_reclaim or VK_KMT_residency (or
+ * both) and be able to call vkWaitSemaphores (Vulkan 1.2, or
+ * vkWaitSemaphoresKHR of VK_KHR_timeline_semaphore): if neither extension's
+ * commands, vkGetPagingFenceKMT or both wait functions are missing, this fails
+ * with STATUS_INVALID_PARAMETER and nothing is registered. The thunks of the
+ * extension the device did not enable return STATUS_NOT_SUPPORTED. (Decision: failing here,
  * at the one place where the VkDevice comes in, is easier to diagnose than
  * failing every later thunk.)
  *
@@ -670,6 +679,389 @@ NTSTATUS VK_KMT_D3DKMT_NAME(D3DKMTCreatePagingQueue)(D3DKMT_CREATEPAGINGQUEUE* p
  */
 NTSTATUS VK_KMT_D3DKMT_NAME(D3DKMTDestroyPagingQueue)(const D3DDDI_DESTROYPAGINGQUEUE* pData);
 
+/* ========================================================================= */
+/* Residency (VK_KMT_residency): MakeResident, Evict, priorities, the video  */
+/* memory query, trim and budget-change notifications.                       */
+/*                                                                           */
+/* A section of its own: types and asserts, registry rules and thunks. The   */
+/* thunks run over vkMakeResidentKMT & co. (vk_kmt_residency.h) of a device  */
+/* opened with VkKmtOpenDevice that enabled VK_KMT_residency.                */
+/*                                                                           */
+/* Its types follow VK_KMT_D3DKMT_NO_TYPES like the others (a build with the */
+/* WDK's d3dkmthk.h has them all; HANDLE and LUID come from <windef.h> then). */
+/* A build whose own header lacks them defines VK_KMT_D3DKMT_NO_RESIDENCY to */
+/* leave this whole section out (types, asserts and thunks).                 */
+/* ========================================================================= */
+#ifndef VK_KMT_D3DKMT_NO_RESIDENCY
+
+/* Pointer fields follow the WDK's D3DKMT_PTR (a union with an 8-aligned
+ * UINT64 outside Windows: the x64 layout also in 32-bit processes). Where
+ * this header does not define the convention above, it is defined here the
+ * same way. */
+#ifndef VK_KMT_D3DKMT_PTR
+#ifndef VK_KMT_D3DKMT_FIXED_LAYOUT
+#ifdef _WIN32
+#define VK_KMT_D3DKMT_FIXED_LAYOUT 0
+#else
+#define VK_KMT_D3DKMT_FIXED_LAYOUT 1
+#endif
+#endif
+#if VK_KMT_D3DKMT_FIXED_LAYOUT
+#define VK_KMT_D3DKMT_PTR_HELPER(Name) VK_KMT_D3DKMT_ALIGN64 UINT64 Name;
+#define VK_KMT_D3DKMT_PTR(Type, Name)          \
+    union {                                    \
+        VK_KMT_D3DKMT_PTR_HELPER(Name##_Align) \
+        Type Name;                             \
+    }
+#else
+#define VK_KMT_D3DKMT_PTR_HELPER(Name)
+#define VK_KMT_D3DKMT_PTR(Type, Name) Type Name
+#endif
+#endif
+
+/* Windows base types the residency structs use (winnt.h). */
+#if !defined(VK_KMT_D3DKMT_NO_BASE_TYPES) && !defined(_WINDEF_)
+typedef void* HANDLE;
+typedef struct _LUID {
+    UINT LowPart;
+    int32_t HighPart;
+} LUID;
+#endif
+#ifndef APIENTRY
+#define APIENTRY
+#endif
+
+#ifndef VK_KMT_D3DKMT_NO_TYPES
+
+/* MakeResident flags (d3dukmdt.h). MustSucceed may only be set with
+ * CantTrimFurther (the WDK's rule; STATUS_INVALID_PARAMETER otherwise). Same
+ * bits as VkMakeResidentFlagBitsKMT. */
+typedef struct D3DDDI_MAKERESIDENT_FLAGS {
+    union {
+        struct {
+            UINT CantTrimFurther : 1; /* bit 0 */
+            UINT MustSucceed : 1;     /* bit 1 */
+            UINT Reserved : 30;
+        };
+        UINT Value;
+    };
+} D3DDDI_MAKERESIDENT_FLAGS;
+
+/* Argument of D3DKMTMakeResident (d3dukmdt.h). Offsets: fixed / x64 layout,
+ * then natural x86 (32-bit Windows). */
+typedef struct D3DDDI_MAKERESIDENT {
+    D3DKMT_HANDLE hPagingQueue;                              /*  0  0 in: a paging queue of the allocations' device */
+    UINT NumAllocations;                                     /*  4  4 in; out: how many were made resident */
+    VK_KMT_D3DKMT_PTR(const D3DKMT_HANDLE*, AllocationList); /*  8  8 in */
+    VK_KMT_D3DKMT_PTR(const UINT*, PriorityList);            /* 16 12 in, optional: D3DDDI_ALLOCATIONPRIORITY_* */
+    D3DDDI_MAKERESIDENT_FLAGS Flags;                         /* 24 16 in */
+    VK_KMT_D3DKMT_ALIGN64 UINT64 PagingFenceValue;           /* 32 24 out: STATUS_PENDING: wait for it */
+    VK_KMT_D3DKMT_ALIGN64 UINT64 NumBytesToTrim;             /* 40 32 out: STATUS_NO_MEMORY: the excess */
+} D3DDDI_MAKERESIDENT;                                       /* 48 40 bytes */
+
+/* Evict flags (d3dukmdt.h): hints (see D3DKMTEvict). Same bits as
+ * VkEvictFlagBitsKMT. */
+typedef struct D3DDDI_EVICT_FLAGS {
+    union {
+        struct {
+            UINT EvictOnlyIfNecessary : 1; /* bit 0 */
+            UINT NotWrittenTo : 1;         /* bit 1 */
+            UINT Reserved : 30;
+        };
+        UINT Value;
+    };
+} D3DDDI_EVICT_FLAGS;
+
+/* Argument of D3DKMTEvict (d3dkmthk.h). */
+typedef struct _D3DKMT_EVICT {
+    D3DKMT_HANDLE hDevice;                                   /*  0  0 in */
+    UINT NumAllocations;                                     /*  4  4 in */
+    VK_KMT_D3DKMT_PTR(const D3DKMT_HANDLE*, AllocationList); /*  8  8 in */
+    D3DDDI_EVICT_FLAGS Flags;                                /* 16 12 in */
+    VK_KMT_D3DKMT_ALIGN64 UINT64 NumBytesToTrim;             /* 24 16 out */
+} D3DKMT_EVICT;                                              /* 32 24 bytes */
+
+/* Residency priorities (d3dukmdt.h) = D3D12_RESIDENCY_PRIORITY = the
+ * VK_RESIDENCY_PRIORITY_*_KMT values; any UINT is legal. */
+#ifndef D3DDDI_ALLOCATIONPRIORITY_MINIMUM
+#define D3DDDI_ALLOCATIONPRIORITY_MINIMUM 0x28000000
+#define D3DDDI_ALLOCATIONPRIORITY_LOW 0x50000000
+#define D3DDDI_ALLOCATIONPRIORITY_NORMAL 0x78000000
+#define D3DDDI_ALLOCATIONPRIORITY_HIGH 0xa0000000
+#define D3DDDI_ALLOCATIONPRIORITY_MAXIMUM 0xc8000000
+#endif
+
+/* Argument of D3DKMTSetAllocationPriority (d3dkmthk.h). */
+typedef struct _D3DKMT_SETALLOCATIONPRIORITY {
+    D3DKMT_HANDLE hDevice;                                     /*  0  0 in */
+    D3DKMT_HANDLE hResource;                                   /*  4  4 in: not supported here (0) */
+    VK_KMT_D3DKMT_PTR(const D3DKMT_HANDLE*, phAllocationList); /*  8  8 in */
+    UINT AllocationCount;                                      /* 16 12 in */
+    VK_KMT_D3DKMT_PTR(const UINT*, pPriorities);               /* 24 16 in */
+} D3DKMT_SETALLOCATIONPRIORITY;                                /* 32 20 bytes */
+
+/* = DXGI_MEMORY_SEGMENT_GROUP = VkMemorySegmentGroupKMT. */
+typedef enum _D3DKMT_MEMORY_SEGMENT_GROUP {
+    D3DKMT_MEMORY_SEGMENT_GROUP_LOCAL = 0,
+    D3DKMT_MEMORY_SEGMENT_GROUP_NON_LOCAL = 1
+} D3DKMT_MEMORY_SEGMENT_GROUP;
+
+/* Argument of D3DKMTQueryVideoMemoryInfo (d3dkmthk.h). Note the order of the
+ * last two outputs: CurrentReservation before AvailableForReservation
+ * (DXGI_QUERY_VIDEO_MEMORY_INFO and VkVideoMemoryInfoKMT swap them). */
+typedef struct _D3DKMT_QUERYVIDEOMEMORYINFO {
+    VK_KMT_D3DKMT_PTR(HANDLE, hProcess);                  /*  0  0 in: NULL (this process) */
+    D3DKMT_HANDLE hAdapter;                               /*  8  4 in: a device handle here (see below) */
+    D3DKMT_MEMORY_SEGMENT_GROUP MemorySegmentGroup;       /* 12  8 in */
+    VK_KMT_D3DKMT_ALIGN64 UINT64 Budget;                  /* 16 16 out */
+    VK_KMT_D3DKMT_ALIGN64 UINT64 CurrentUsage;            /* 24 24 out */
+    VK_KMT_D3DKMT_ALIGN64 UINT64 CurrentReservation;      /* 32 32 out */
+    VK_KMT_D3DKMT_ALIGN64 UINT64 AvailableForReservation; /* 40 40 out */
+    UINT PhysicalAdapterIndex;                            /* 48 48 in: must be 0 */
+} D3DKMT_QUERYVIDEOMEMORYINFO;                            /* 56 56 bytes */
+
+/* Trim notifications (d3dukmdt.h / d3dkmthk.h). Here only TrimToBudget is
+ * ever set: the layer reports over-budget usage, not periodic trims. */
+typedef struct D3DDDI_TRIMRESIDENCYSET_FLAGS {
+    union {
+        struct {
+            UINT PeriodicTrim : 1;        /* bit 0 */
+            UINT RestartPeriodicTrim : 1; /* bit 1 */
+            UINT TrimToBudget : 1;        /* bit 2 */
+            UINT Reserved : 29;
+        };
+        UINT Value;
+    };
+} D3DDDI_TRIMRESIDENCYSET_FLAGS;
+
+typedef struct _D3DKMT_TRIMNOTIFICATION {
+    VK_KMT_D3DKMT_PTR(void*, Context);           /*  0  0 the Context given at registration */
+    D3DDDI_TRIMRESIDENCYSET_FLAGS Flags;         /*  8  4 */
+    VK_KMT_D3DKMT_ALIGN64 UINT64 NumBytesToTrim; /* 16  8 */
+} D3DKMT_TRIMNOTIFICATION;                       /* 24 16 bytes */
+
+typedef void(APIENTRY* PFND3DKMT_TRIMNOTIFICATIONCALLBACK)(D3DKMT_TRIMNOTIFICATION*);
+
+/* The WDK declares Callback a plain pointer here (Context and Handle with
+ * D3DKMT_PTR), so the fixed 32-bit layout differs from x64 in this struct;
+ * the asserts below check all three layouts. */
+typedef struct _D3DKMT_REGISTERTRIMNOTIFICATION {
+    LUID AdapterLuid;                           /*  0  0  0 in: not checked (hDevice names the device) */
+    D3DKMT_HANDLE hDevice;                      /*  8  8  8 in */
+    PFND3DKMT_TRIMNOTIFICATIONCALLBACK Callback; /* 16 12 12 in */
+    VK_KMT_D3DKMT_PTR(void*, Context);          /* 24 16 16 in */
+    VK_KMT_D3DKMT_PTR(void*, Handle);           /* 32 24 20 out */
+} D3DKMT_REGISTERTRIMNOTIFICATION;              /* 40 32 24 bytes: x64, fixed 32-bit, natural x86 */
+
+typedef struct _D3DKMT_UNREGISTERTRIMNOTIFICATION {
+    VK_KMT_D3DKMT_PTR(void*, Handle);            /*  0  0  0 in */
+    PFND3DKMT_TRIMNOTIFICATIONCALLBACK Callback; /*  8  8  4 in: the one registered with Handle */
+} D3DKMT_UNREGISTERTRIMNOTIFICATION;             /* 16 16  8 bytes */
+
+typedef struct _D3DKMT_BUDGETCHANGENOTIFICATION {
+    VK_KMT_D3DKMT_PTR(void*, Context);   /*  0  0 */
+    VK_KMT_D3DKMT_ALIGN64 UINT64 Budget; /*  8  8 the LOCAL segment group's new budget */
+} D3DKMT_BUDGETCHANGENOTIFICATION;       /* 16 16 bytes */
+
+typedef void(APIENTRY* PFND3DKMT_BUDGETCHANGENOTIFICATIONCALLBACK)(D3DKMT_BUDGETCHANGENOTIFICATION*);
+
+typedef struct _D3DKMT_REGISTERBUDGETCHANGENOTIFICATION {
+    D3DKMT_HANDLE hDevice;                                                 /*  0  0 in */
+    VK_KMT_D3DKMT_PTR(PFND3DKMT_BUDGETCHANGENOTIFICATIONCALLBACK, Callback); /*  8  4 in */
+    VK_KMT_D3DKMT_PTR(void*, Context);                                     /* 16  8 in */
+    VK_KMT_D3DKMT_PTR(void*, Handle);                                      /* 24 12 out */
+} D3DKMT_REGISTERBUDGETCHANGENOTIFICATION;                                 /* 32 16 bytes */
+
+typedef struct _D3DKMT_UNREGISTERBUDGETCHANGENOTIFICATION {
+    VK_KMT_D3DKMT_PTR(void*, Handle); /* 0 0 in */
+} D3DKMT_UNREGISTERBUDGETCHANGENOTIFICATION; /* 8 4 bytes */
+
+#endif /* VK_KMT_D3DKMT_NO_TYPES */
+
+/* ---- layout checks, per target ------------------------------------------- */
+
+#define VK_KMT_D3DKMT_RES_AT(type, field, offset) \
+    VK_KMT_D3DKMT_STATIC_ASSERT(offsetof(type, field) == (offset), #type "::" #field " at " #offset)
+
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DDDI_MAKERESIDENT_FLAGS) == 4, "D3DDDI_MAKERESIDENT_FLAGS is one UINT");
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DDDI_EVICT_FLAGS) == 4, "D3DDDI_EVICT_FLAGS is one UINT");
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DDDI_TRIMRESIDENCYSET_FLAGS) == 4, "D3DDDI_TRIMRESIDENCYSET_FLAGS is one UINT");
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_MEMORY_SEGMENT_GROUP) == 4, "enum is 32 bits");
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(LUID) == 8, "LUID");
+
+#if VK_KMT_D3DKMT_FIXED_LAYOUT || UINTPTR_MAX == 0xFFFFFFFFFFFFFFFFu
+/* x64, and every target with the fixed (non-Windows) D3DKMT_PTR. */
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DDDI_MAKERESIDENT) == 48, "D3DDDI_MAKERESIDENT size");
+VK_KMT_D3DKMT_RES_AT(D3DDDI_MAKERESIDENT, NumAllocations, 4);
+VK_KMT_D3DKMT_RES_AT(D3DDDI_MAKERESIDENT, AllocationList, 8);
+VK_KMT_D3DKMT_RES_AT(D3DDDI_MAKERESIDENT, PriorityList, 16);
+VK_KMT_D3DKMT_RES_AT(D3DDDI_MAKERESIDENT, Flags, 24);
+VK_KMT_D3DKMT_RES_AT(D3DDDI_MAKERESIDENT, PagingFenceValue, 32);
+VK_KMT_D3DKMT_RES_AT(D3DDDI_MAKERESIDENT, NumBytesToTrim, 40);
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_EVICT) == 32, "D3DKMT_EVICT size");
+VK_KMT_D3DKMT_RES_AT(D3DKMT_EVICT, AllocationList, 8);
+VK_KMT_D3DKMT_RES_AT(D3DKMT_EVICT, Flags, 16);
+VK_KMT_D3DKMT_RES_AT(D3DKMT_EVICT, NumBytesToTrim, 24);
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_SETALLOCATIONPRIORITY) == 32, "D3DKMT_SETALLOCATIONPRIORITY size");
+VK_KMT_D3DKMT_RES_AT(D3DKMT_SETALLOCATIONPRIORITY, hResource, 4);
+VK_KMT_D3DKMT_RES_AT(D3DKMT_SETALLOCATIONPRIORITY, phAllocationList, 8);
+VK_KMT_D3DKMT_RES_AT(D3DKMT_SETALLOCATIONPRIORITY, AllocationCount, 16);
+VK_KMT_D3DKMT_RES_AT(D3DKMT_SETALLOCATIONPRIORITY, pPriorities, 24);
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_QUERYVIDEOMEMORYINFO) == 56, "D3DKMT_QUERYVIDEOMEMORYINFO size");
+VK_KMT_D3DKMT_RES_AT(D3DKMT_QUERYVIDEOMEMORYINFO, hAdapter, 8);
+VK_KMT_D3DKMT_RES_AT(D3DKMT_QUERYVIDEOMEMORYINFO, MemorySegmentGroup, 12);
+VK_KMT_D3DKMT_RES_AT(D3DKMT_QUERYVIDEOMEMORYINFO, Budget, 16);
+VK_KMT_D3DKMT_RES_AT(D3DKMT_QUERYVIDEOMEMORYINFO, CurrentUsage, 24);
+VK_KMT_D3DKMT_RES_AT(D3DKMT_QUERYVIDEOMEMORYINFO, CurrentReservation, 32);
+VK_KMT_D3DKMT_RES_AT(D3DKMT_QUERYVIDEOMEMORYINFO, AvailableForReservation, 40);
+VK_KMT_D3DKMT_RES_AT(D3DKMT_QUERYVIDEOMEMORYINFO, PhysicalAdapterIndex, 48);
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_TRIMNOTIFICATION) == 24, "D3DKMT_TRIMNOTIFICATION size");
+VK_KMT_D3DKMT_RES_AT(D3DKMT_TRIMNOTIFICATION, Flags, 8);
+VK_KMT_D3DKMT_RES_AT(D3DKMT_TRIMNOTIFICATION, NumBytesToTrim, 16);
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_BUDGETCHANGENOTIFICATION) == 16, "D3DKMT_BUDGETCHANGENOTIFICATION size");
+VK_KMT_D3DKMT_RES_AT(D3DKMT_BUDGETCHANGENOTIFICATION, Budget, 8);
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_REGISTERBUDGETCHANGENOTIFICATION) == 32,
+                            "D3DKMT_REGISTERBUDGETCHANGENOTIFICATION size");
+VK_KMT_D3DKMT_RES_AT(D3DKMT_REGISTERBUDGETCHANGENOTIFICATION, Callback, 8);
+VK_KMT_D3DKMT_RES_AT(D3DKMT_REGISTERBUDGETCHANGENOTIFICATION, Context, 16);
+VK_KMT_D3DKMT_RES_AT(D3DKMT_REGISTERBUDGETCHANGENOTIFICATION, Handle, 24);
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_UNREGISTERBUDGETCHANGENOTIFICATION) == 8,
+                            "D3DKMT_UNREGISTERBUDGETCHANGENOTIFICATION size");
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_UNREGISTERTRIMNOTIFICATION) == 16, "D3DKMT_UNREGISTERTRIMNOTIFICATION size");
+VK_KMT_D3DKMT_RES_AT(D3DKMT_UNREGISTERTRIMNOTIFICATION, Callback, 8);
+VK_KMT_D3DKMT_RES_AT(D3DKMT_REGISTERTRIMNOTIFICATION, hDevice, 8);
+#if UINTPTR_MAX == 0xFFFFFFFFFFFFFFFFu
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_REGISTERTRIMNOTIFICATION) == 40, "D3DKMT_REGISTERTRIMNOTIFICATION size");
+VK_KMT_D3DKMT_RES_AT(D3DKMT_REGISTERTRIMNOTIFICATION, Callback, 16);
+VK_KMT_D3DKMT_RES_AT(D3DKMT_REGISTERTRIMNOTIFICATION, Context, 24);
+VK_KMT_D3DKMT_RES_AT(D3DKMT_REGISTERTRIMNOTIFICATION, Handle, 32);
+#else /* fixed layout, 32-bit pointers: the plain Callback takes 4 bytes */
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_REGISTERTRIMNOTIFICATION) == 32, "D3DKMT_REGISTERTRIMNOTIFICATION size");
+VK_KMT_D3DKMT_RES_AT(D3DKMT_REGISTERTRIMNOTIFICATION, Callback, 12);
+VK_KMT_D3DKMT_RES_AT(D3DKMT_REGISTERTRIMNOTIFICATION, Context, 16);
+VK_KMT_D3DKMT_RES_AT(D3DKMT_REGISTERTRIMNOTIFICATION, Handle, 24);
+#endif
+#elif UINTPTR_MAX == 0xFFFFFFFFu
+/* Natural x86 (32-bit Windows, or VK_KMT_D3DKMT_FIXED_LAYOUT 0). */
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DDDI_MAKERESIDENT) == 40, "D3DDDI_MAKERESIDENT size");
+VK_KMT_D3DKMT_RES_AT(D3DDDI_MAKERESIDENT, AllocationList, 8);
+VK_KMT_D3DKMT_RES_AT(D3DDDI_MAKERESIDENT, PriorityList, 12);
+VK_KMT_D3DKMT_RES_AT(D3DDDI_MAKERESIDENT, Flags, 16);
+VK_KMT_D3DKMT_RES_AT(D3DDDI_MAKERESIDENT, PagingFenceValue, 24);
+VK_KMT_D3DKMT_RES_AT(D3DDDI_MAKERESIDENT, NumBytesToTrim, 32);
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_EVICT) == 24, "D3DKMT_EVICT size");
+VK_KMT_D3DKMT_RES_AT(D3DKMT_EVICT, Flags, 12);
+VK_KMT_D3DKMT_RES_AT(D3DKMT_EVICT, NumBytesToTrim, 16);
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_SETALLOCATIONPRIORITY) == 20, "D3DKMT_SETALLOCATIONPRIORITY size");
+VK_KMT_D3DKMT_RES_AT(D3DKMT_SETALLOCATIONPRIORITY, AllocationCount, 12);
+VK_KMT_D3DKMT_RES_AT(D3DKMT_SETALLOCATIONPRIORITY, pPriorities, 16);
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_QUERYVIDEOMEMORYINFO) == 56, "D3DKMT_QUERYVIDEOMEMORYINFO size");
+VK_KMT_D3DKMT_RES_AT(D3DKMT_QUERYVIDEOMEMORYINFO, hAdapter, 4);
+VK_KMT_D3DKMT_RES_AT(D3DKMT_QUERYVIDEOMEMORYINFO, MemorySegmentGroup, 8);
+VK_KMT_D3DKMT_RES_AT(D3DKMT_QUERYVIDEOMEMORYINFO, Budget, 16);
+VK_KMT_D3DKMT_RES_AT(D3DKMT_QUERYVIDEOMEMORYINFO, PhysicalAdapterIndex, 48);
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_TRIMNOTIFICATION) == 16, "D3DKMT_TRIMNOTIFICATION size");
+VK_KMT_D3DKMT_RES_AT(D3DKMT_TRIMNOTIFICATION, NumBytesToTrim, 8);
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_REGISTERTRIMNOTIFICATION) == 24, "D3DKMT_REGISTERTRIMNOTIFICATION size");
+VK_KMT_D3DKMT_RES_AT(D3DKMT_REGISTERTRIMNOTIFICATION, Context, 16);
+VK_KMT_D3DKMT_RES_AT(D3DKMT_REGISTERTRIMNOTIFICATION, Handle, 20);
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_UNREGISTERTRIMNOTIFICATION) == 8, "D3DKMT_UNREGISTERTRIMNOTIFICATION size");
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_BUDGETCHANGENOTIFICATION) == 16, "D3DKMT_BUDGETCHANGENOTIFICATION size");
+VK_KMT_D3DKMT_STATIC_ASSERT(sizeof(D3DKMT_REGISTERBUDGETCHANGENOTIFICATION) == 16,
+                            "D3DKMT_REGISTERBUDGETCHANGENOTIFICATION size");
+VK_KMT_D3DKMT_RES_AT(D3DKMT_REGISTERBUDGETCHANGENOTIFICATION, Handle, 12);
+#else
+#error "vk_kmt/d3dkmt.h: no WDK layout known for this pointer size"
+#endif
+
+/* The WDK values equal the Vulkan extension's. */
+VK_KMT_D3DKMT_STATIC_ASSERT(D3DDDI_ALLOCATIONPRIORITY_MINIMUM == VK_RESIDENCY_PRIORITY_MINIMUM_KMT &&
+                            D3DDDI_ALLOCATIONPRIORITY_LOW == VK_RESIDENCY_PRIORITY_LOW_KMT &&
+                            D3DDDI_ALLOCATIONPRIORITY_NORMAL == VK_RESIDENCY_PRIORITY_NORMAL_KMT &&
+                            D3DDDI_ALLOCATIONPRIORITY_HIGH == VK_RESIDENCY_PRIORITY_HIGH_KMT &&
+                            D3DDDI_ALLOCATIONPRIORITY_MAXIMUM == VK_RESIDENCY_PRIORITY_MAXIMUM_KMT,
+                            "residency priorities");
+VK_KMT_D3DKMT_STATIC_ASSERT((int)D3DKMT_MEMORY_SEGMENT_GROUP_LOCAL == (int)VK_MEMORY_SEGMENT_GROUP_LOCAL_KMT &&
+                            (int)D3DKMT_MEMORY_SEGMENT_GROUP_NON_LOCAL == (int)VK_MEMORY_SEGMENT_GROUP_NON_LOCAL_KMT,
+                            "segment groups");
+
+/* ---- the residency thunks --------------------------------------------------
+ *
+ * Common rules: the device (a VkKmtOpenDevice handle, or the owner of the
+ * paging queue) must have enabled VK_KMT_residency, else STATUS_NOT_SUPPORTED;
+ * handles are checked as for the offer thunks (count 1..
+ * D3DKMT_MAKERESIDENT_ALLOC_MAX, every one a live allocation handle of the
+ * device), then the layer validates the rest all-or-nothing (an allocation
+ * listed twice, evict underflow, offered memory ...: STATUS_INVALID_PARAMETER,
+ * nothing changed). VK_ERROR_DEVICE_LOST -> STATUS_DEVICE_REMOVED.
+ */
+
+/*
+ * D3DKMTMakeResident -> vkMakeResidentKMT.
+ * STATUS_SUCCESS: every allocation is resident and usable at once
+ * (PagingFenceValue 0). STATUS_PENDING: resident, but paging work is still
+ * queued: wait for PagingFenceValue on the paging queue's sync object
+ * (VkKmtGetSyncObjectSemaphore) before GPU use; D3DKMTDestroyPagingQueue
+ * waits for it too. STATUS_NO_MEMORY: over budget; NumBytesToTrim is the
+ * excess and nothing changed. NumAllocations is left as passed on success
+ * (all were made resident) and set to 0 on any failure. PriorityList, which
+ * Windows ignores today, is honoured when not NULL (residency priorities).
+ * Flags.MustSucceed needs Flags.CantTrimFurther; Flags.Reserved must be 0.
+ */
+NTSTATUS VK_KMT_D3DKMT_NAME(D3DKMTMakeResident)(D3DDDI_MAKERESIDENT* pData);
+
+/*
+ * D3DKMTEvict -> vkEvictKMT. NumBytesToTrim: how far over budget the
+ * allocations' segments still are (0 under). Both flags are accepted hints;
+ * evicted memory always keeps its contents. Flags.Reserved must be 0.
+ */
+NTSTATUS VK_KMT_D3DKMT_NAME(D3DKMTEvict)(D3DKMT_EVICT* pData);
+
+/*
+ * D3DKMTSetAllocationPriority -> vkSetResidencyPriorityKMT, for
+ * phAllocationList / AllocationCount / pPriorities (all three required).
+ * Decision: hResource must be 0 (STATUS_NOT_SUPPORTED otherwise): a runtime
+ * resource here is a VkBuffer / VkImage, and Vulkan cannot tell which memory
+ * is bound to one; pass that memory's allocation handle instead.
+ */
+NTSTATUS VK_KMT_D3DKMT_NAME(D3DKMTSetAllocationPriority)(const D3DKMT_SETALLOCATIONPRIORITY* pData);
+
+/*
+ * D3DKMTQueryVideoMemoryInfo -> vkQueryVideoMemoryInfoKMT. Decisions: there
+ * are no adapter handles here, so hAdapter is a device handle (the device
+ * stands for its adapter); hProcess must be NULL (this process) and
+ * PhysicalAdapterIndex 0, MemorySegmentGroup LOCAL or NON_LOCAL, else
+ * STATUS_INVALID_PARAMETER.
+ */
+NTSTATUS VK_KMT_D3DKMT_NAME(D3DKMTQueryVideoMemoryInfo)(D3DKMT_QUERYVIDEOMEMORYINFO* pData);
+
+/*
+ * D3DKMTRegisterTrimNotification / D3DKMTUnregisterTrimNotification over
+ * vkRegisterBudgetNotificationKMT: the callback runs on the layer's
+ * notification thread whenever a segment group's usage is over its budget
+ * and has grown since the last notification, with Flags.TrimToBudget set and
+ * NumBytesToTrim = the excess (PeriodicTrim is never reported). AdapterLuid
+ * is not checked. Handle is this library's; unregistering needs the same
+ * Callback (STATUS_INVALID_PARAMETER otherwise), waits for a callback in
+ * progress unless called from inside it, and after it returns the callback
+ * never runs again. Unregister before VkKmtCloseDevice / vkDestroyDevice.
+ */
+NTSTATUS VK_KMT_D3DKMT_NAME(D3DKMTRegisterTrimNotification)(D3DKMT_REGISTERTRIMNOTIFICATION* pData);
+NTSTATUS VK_KMT_D3DKMT_NAME(D3DKMTUnregisterTrimNotification)(D3DKMT_UNREGISTERTRIMNOTIFICATION* pData);
+
+/*
+ * D3DKMTRegisterBudgetChangeNotification / ...Unregister... over
+ * vkRegisterBudgetNotificationKMT: the callback gets the LOCAL segment
+ * group's new budget each time it moves by more than 1/64 (the layer's rule);
+ * over-budget notifications alone do not call it. Unregistering follows the
+ * trim rules.
+ */
+NTSTATUS VK_KMT_D3DKMT_NAME(D3DKMTRegisterBudgetChangeNotification)(D3DKMT_REGISTERBUDGETCHANGENOTIFICATION* pData);
+NTSTATUS VK_KMT_D3DKMT_NAME(D3DKMTUnregisterBudgetChangeNotification)(
+    const D3DKMT_UNREGISTERBUDGETCHANGENOTIFICATION* pData);
+
+#endif /* VK_KMT_D3DKMT_NO_RESIDENCY */
+
 #ifdef __cplusplus
 }
 #endif
@@ -717,6 +1109,13 @@ struct vk_kmt_device_fns {
     PFN_vkReclaimAllocationsKMT reclaim;
     PFN_vkGetPagingFenceKMT get_paging_fence;
     PFN_vkWaitSemaphores wait_semaphores; /* or vkWaitSemaphoresKHR: same signature */
+    /* VK_KMT_residency (NULL on a device without it) */
+    PFN_vkMakeResidentKMT make_resident;
+    PFN_vkEvictKMT evict;
+    PFN_vkSetResidencyPriorityKMT set_residency_priority;
+    PFN_vkQueryVideoMemoryInfoKMT query_video_memory;
+    PFN_vkRegisterBudgetNotificationKMT register_notification;
+    PFN_vkUnregisterBudgetNotificationKMT unregister_notification;
 };
 
 /* One registry entry. A slot is live when kind != INVALID. */
@@ -894,7 +1293,23 @@ VkKmtOpenDevice(VkDevice device, PFN_vkGetDeviceProcAddr getDeviceProcAddr, D3DK
     fns->wait_semaphores = (PFN_vkWaitSemaphores)getDeviceProcAddr(device, "vkWaitSemaphores");
     if (!fns->wait_semaphores)
         fns->wait_semaphores = (PFN_vkWaitSemaphores)getDeviceProcAddr(device, "vkWaitSemaphoresKHR");
-    if (!fns->offer || !fns->reclaim || !fns->get_paging_fence || !fns->wait_semaphores) {
+    fns->make_resident = (PFN_vkMakeResidentKMT)getDeviceProcAddr(device, "vkMakeResidentKMT");
+    fns->evict = (PFN_vkEvictKMT)getDeviceProcAddr(device, "vkEvictKMT");
+    fns->set_residency_priority = (PFN_vkSetResidencyPriorityKMT)getDeviceProcAddr(device, "vkSetResidencyPriorityKMT");
+    fns->query_video_memory = (PFN_vkQueryVideoMemoryInfoKMT)getDeviceProcAddr(device, "vkQueryVideoMemoryInfoKMT");
+    fns->register_notification =
+        (PFN_vkRegisterBudgetNotificationKMT)getDeviceProcAddr(device, "vkRegisterBudgetNotificationKMT");
+    fns->unregister_notification =
+        (PFN_vkUnregisterBudgetNotificationKMT)getDeviceProcAddr(device, "vkUnregisterBudgetNotificationKMT");
+    /* Either extension (or both); the thunks of one the device lacks return
+     * STATUS_NOT_SUPPORTED. */
+    if (!(fns->offer && fns->reclaim) && !(fns->make_resident && fns->evict && fns->set_residency_priority &&
+                                           fns->query_video_memory && fns->register_notification &&
+                                           fns->unregister_notification)) {
+        free(fns);
+        return STATUS_INVALID_PARAMETER;
+    }
+    if (!fns->get_paging_fence || !fns->wait_semaphores) {
         free(fns);
         return STATUS_INVALID_PARAMETER;
     }
@@ -1194,7 +1609,8 @@ VK_KMT_D3DKMT_NAME(D3DKMTOfferAllocations)(const D3DKMT_OFFERALLOCATIONS* pData)
     info.pMemories = req.memories;
     info.priority = (VkOfferPriorityKMT)pData->Priority;
     info.flags = (VkOfferFlagsKMT)pData->Flags.Value;
-    result = req.fns.offer(req.fns.device, &info);
+    /* A device with VK_KMT_residency alone has no offers. */
+    result = req.fns.offer ? req.fns.offer(req.fns.device, &info) : VK_ERROR_EXTENSION_NOT_PRESENT;
     vk_kmt_request_finish(&req);
     return vk_kmt_status_from_vk(result);
 }
@@ -1214,6 +1630,8 @@ vk_kmt_reclaim(struct vk_kmt_request* req, D3DDDI_RECLAIM_RESULT* results, BOOL*
     uint32_t i;
 
     *fence = 0;
+    if (!req->fns.reclaim)
+        return VK_ERROR_EXTENSION_NOT_PRESENT; /* VK_KMT_residency alone: STATUS_NOT_SUPPORTED */
     if (results || discarded) {
         vk_results = storage;
         if (req->count > VK_KMT_STACK_ENTRIES) {
@@ -1430,6 +1848,362 @@ VK_KMT_D3DKMT_NAME(D3DKMTDestroyPagingQueue)(const D3DDDI_DESTROYPAGINGQUEUE* pD
     pthread_mutex_unlock(&vk_kmt_lock);
     return STATUS_SUCCESS;
 }
+
+/* ========================================================================= */
+/* Residency (VK_KMT_residency): the thunks declared in the residency section */
+/* ========================================================================= */
+#ifndef VK_KMT_D3DKMT_NO_RESIDENCY
+
+/* The device behind hDevice with its commands, under the lock. */
+static const struct vk_kmt_slot*
+vk_kmt_device_locked(D3DKMT_HANDLE hDevice, struct vk_kmt_device_fns* fns)
+{
+    const struct vk_kmt_slot* device = vk_kmt_lookup_kind_locked(hDevice, VK_KMT_HANDLE_KIND_DEVICE);
+    if (device)
+        *fns = *device->fns;
+    return device;
+}
+
+static VkDeviceMemory*
+vk_kmt_residency_memories(struct vk_kmt_request* req)
+{
+    return req->memories;
+}
+
+NTSTATUS
+VK_KMT_D3DKMT_NAME(D3DKMTMakeResident)(D3DDDI_MAKERESIDENT* pData)
+{
+    struct vk_kmt_request req;
+    const struct vk_kmt_slot* queue;
+    struct vk_kmt_slot* slot;
+    VkMakeResidentInfoKMT info;
+    NTSTATUS status;
+    VkResult result;
+    uint64_t fence = 0;
+    VkDeviceSize trim = 0;
+    UINT count;
+
+    if (!pData)
+        return STATUS_INVALID_PARAMETER;
+    count = pData->NumAllocations;
+    pData->NumAllocations = 0;
+    pData->PagingFenceValue = 0;
+    pData->NumBytesToTrim = 0;
+    if (pData->Flags.Value & ~(UINT)(VK_MAKE_RESIDENT_CANT_TRIM_FURTHER_BIT_KMT | VK_MAKE_RESIDENT_MUST_SUCCEED_BIT_KMT))
+        return STATUS_INVALID_PARAMETER;
+    if (pData->Flags.MustSucceed && !pData->Flags.CantTrimFurther)
+        return STATUS_INVALID_PARAMETER;
+
+    memset(&req, 0, sizeof(req));
+    pthread_mutex_lock(&vk_kmt_lock);
+    queue = vk_kmt_lookup_kind_locked(pData->hPagingQueue, VK_KMT_HANDLE_KIND_PAGING_QUEUE);
+    if (!queue) {
+        pthread_mutex_unlock(&vk_kmt_lock);
+        return STATUS_INVALID_PARAMETER;
+    }
+    vk_kmt_device_locked(queue->owner, &req.fns);
+    status = req.fns.make_resident ? vk_kmt_translate_locked(&req, queue->owner, NULL, pData->AllocationList, count)
+                                   : STATUS_NOT_SUPPORTED;
+    pthread_mutex_unlock(&vk_kmt_lock);
+    if (!NT_SUCCESS(status)) {
+        vk_kmt_request_finish(&req);
+        return status;
+    }
+
+    memset(&info, 0, sizeof(info));
+    info.sType = VK_STRUCTURE_TYPE_MAKE_RESIDENT_INFO_KMT;
+    info.allocationCount = req.count;
+    info.pMemories = vk_kmt_residency_memories(&req);
+    info.pPriorities = pData->PriorityList;
+    info.flags = (VkMakeResidentFlagsKMT)pData->Flags.Value;
+    result = req.fns.make_resident(req.fns.device, &info, &fence, &trim);
+    vk_kmt_request_finish(&req);
+    if (result == VK_ERROR_OUT_OF_DEVICE_MEMORY) {
+        pData->NumBytesToTrim = trim; /* nothing changed */
+        return STATUS_NO_MEMORY;
+    }
+    if (result != VK_SUCCESS)
+        return vk_kmt_status_from_vk(result);
+    pData->NumAllocations = count;
+    pData->NumBytesToTrim = trim;
+    pData->PagingFenceValue = fence;
+    if (fence == 0)
+        return STATUS_SUCCESS;
+    /* Paging work is queued: D3DKMTDestroyPagingQueue waits for it too. */
+    pthread_mutex_lock(&vk_kmt_lock);
+    slot = vk_kmt_lookup_kind_locked(pData->hPagingQueue, VK_KMT_HANDLE_KIND_PAGING_QUEUE);
+    if (slot && slot->fence < fence)
+        slot->fence = fence;
+    pthread_mutex_unlock(&vk_kmt_lock);
+    return STATUS_PENDING;
+}
+
+NTSTATUS
+VK_KMT_D3DKMT_NAME(D3DKMTEvict)(D3DKMT_EVICT* pData)
+{
+    struct vk_kmt_request req;
+    VkEvictInfoKMT info;
+    NTSTATUS status;
+    VkResult result;
+    VkDeviceSize trim = 0;
+
+    if (!pData)
+        return STATUS_INVALID_PARAMETER;
+    pData->NumBytesToTrim = 0;
+    if (pData->Flags.Reserved)
+        return STATUS_INVALID_PARAMETER;
+    status = vk_kmt_begin_request(&req, pData->hDevice, NULL, pData->AllocationList, pData->NumAllocations);
+    if (!NT_SUCCESS(status))
+        return status;
+    if (!req.fns.evict) {
+        vk_kmt_request_finish(&req);
+        return STATUS_NOT_SUPPORTED;
+    }
+    memset(&info, 0, sizeof(info));
+    info.sType = VK_STRUCTURE_TYPE_EVICT_INFO_KMT;
+    info.allocationCount = req.count;
+    info.pMemories = vk_kmt_residency_memories(&req);
+    info.flags = (VkEvictFlagsKMT)pData->Flags.Value;
+    result = req.fns.evict(req.fns.device, &info, &trim);
+    vk_kmt_request_finish(&req);
+    if (result == VK_SUCCESS)
+        pData->NumBytesToTrim = trim;
+    return vk_kmt_status_from_vk(result);
+}
+
+NTSTATUS
+VK_KMT_D3DKMT_NAME(D3DKMTSetAllocationPriority)(const D3DKMT_SETALLOCATIONPRIORITY* pData)
+{
+    struct vk_kmt_request req;
+    NTSTATUS status;
+    VkResult result;
+
+    if (!pData)
+        return STATUS_INVALID_PARAMETER;
+    if (pData->hResource != 0)
+        return STATUS_NOT_SUPPORTED; /* see the declaration */
+    if (!pData->pPriorities)
+        return STATUS_INVALID_PARAMETER;
+    status = vk_kmt_begin_request(&req, pData->hDevice, NULL, pData->phAllocationList, pData->AllocationCount);
+    if (!NT_SUCCESS(status))
+        return status;
+    if (!req.fns.set_residency_priority) {
+        vk_kmt_request_finish(&req);
+        return STATUS_NOT_SUPPORTED;
+    }
+    result = req.fns.set_residency_priority(req.fns.device, req.count, vk_kmt_residency_memories(&req),
+                                            pData->pPriorities);
+    vk_kmt_request_finish(&req);
+    return vk_kmt_status_from_vk(result);
+}
+
+NTSTATUS
+VK_KMT_D3DKMT_NAME(D3DKMTQueryVideoMemoryInfo)(D3DKMT_QUERYVIDEOMEMORYINFO* pData)
+{
+    struct vk_kmt_device_fns fns;
+    VkVideoMemoryInfoKMT info;
+    const struct vk_kmt_slot* device;
+    VkResult result;
+
+    if (!pData)
+        return STATUS_INVALID_PARAMETER;
+    if (pData->hProcess != NULL || pData->PhysicalAdapterIndex != 0 ||
+        (UINT)pData->MemorySegmentGroup > (UINT)D3DKMT_MEMORY_SEGMENT_GROUP_NON_LOCAL)
+        return STATUS_INVALID_PARAMETER;
+    pthread_mutex_lock(&vk_kmt_lock);
+    device = vk_kmt_device_locked(pData->hAdapter, &fns);
+    pthread_mutex_unlock(&vk_kmt_lock);
+    if (!device)
+        return STATUS_INVALID_PARAMETER;
+    if (!fns.query_video_memory)
+        return STATUS_NOT_SUPPORTED;
+    memset(&info, 0, sizeof(info));
+    info.sType = VK_STRUCTURE_TYPE_VIDEO_MEMORY_INFO_KMT;
+    result = fns.query_video_memory(fns.device, (VkMemorySegmentGroupKMT)pData->MemorySegmentGroup, &info);
+    if (result != VK_SUCCESS)
+        return vk_kmt_status_from_vk(result);
+    pData->Budget = info.budget;
+    pData->CurrentUsage = info.currentUsage;
+    pData->CurrentReservation = info.currentReservation;
+    pData->AvailableForReservation = info.availableForReservation;
+    return STATUS_SUCCESS;
+}
+
+/* ---- trim and budget-change notifications ---- */
+
+/* One D3DKMT registration over one vkRegisterBudgetNotificationKMT cookie. Its
+ * address is the D3DKMT Handle; live ones are listed so that a stale or
+ * foreign Handle is rejected, never dereferenced. */
+struct vk_kmt_notification {
+    int budget_change; /* 0: trim notifications */
+    PFND3DKMT_TRIMNOTIFICATIONCALLBACK trim;
+    PFND3DKMT_BUDGETCHANGENOTIFICATIONCALLBACK budget;
+    void* context;
+    VkDevice device;
+    PFN_vkUnregisterBudgetNotificationKMT unregister;
+    uint64_t cookie;
+    uint64_t last_budget; /* budget change: the LOCAL budget last delivered (the notification thread's) */
+    struct vk_kmt_notification* next;
+};
+
+static struct vk_kmt_notification* vk_kmt_notifications; /* under vk_kmt_lock */
+
+/* Runs on the layer's notification thread. Everything it needs is read
+ * before the app's callback, which may unregister (and free) the record. */
+static void VKAPI_PTR
+vk_kmt_notify(const VkBudgetNotificationKMT* n, void* user)
+{
+    struct vk_kmt_notification* r = (struct vk_kmt_notification*)user;
+    if (r->budget_change) {
+        D3DKMT_BUDGETCHANGENOTIFICATION note;
+        PFND3DKMT_BUDGETCHANGENOTIFICATIONCALLBACK callback = r->budget;
+        if (n->segmentGroup != VK_MEMORY_SEGMENT_GROUP_LOCAL_KMT || n->budget == r->last_budget)
+            return; /* an over-budget notice, or the other group */
+        r->last_budget = n->budget;
+        memset(&note, 0, sizeof(note));
+        note.Context = r->context;
+        note.Budget = n->budget;
+        callback(&note);
+    } else {
+        D3DKMT_TRIMNOTIFICATION note;
+        PFND3DKMT_TRIMNOTIFICATIONCALLBACK callback = r->trim;
+        if (n->bytesToTrim == 0)
+            return; /* a budget change alone is no trim */
+        memset(&note, 0, sizeof(note));
+        note.Context = r->context;
+        note.Flags.TrimToBudget = 1;
+        note.NumBytesToTrim = n->bytesToTrim;
+        callback(&note);
+    }
+}
+
+static NTSTATUS
+vk_kmt_notification_register(D3DKMT_HANDLE hDevice, struct vk_kmt_notification* proto, void** phandle)
+{
+    struct vk_kmt_device_fns fns;
+    struct vk_kmt_notification* r;
+    const struct vk_kmt_slot* device;
+    VkResult result;
+
+    pthread_mutex_lock(&vk_kmt_lock);
+    device = vk_kmt_device_locked(hDevice, &fns);
+    pthread_mutex_unlock(&vk_kmt_lock);
+    if (!device)
+        return STATUS_INVALID_PARAMETER;
+    if (!fns.register_notification || !fns.query_video_memory)
+        return STATUS_NOT_SUPPORTED;
+    r = (struct vk_kmt_notification*)calloc(1, sizeof(*r));
+    if (!r)
+        return STATUS_NO_MEMORY;
+    *r = *proto;
+    r->device = fns.device;
+    r->unregister = fns.unregister_notification;
+    if (r->budget_change) {
+        /* The budget now is not news. */
+        VkVideoMemoryInfoKMT info;
+        memset(&info, 0, sizeof(info));
+        info.sType = VK_STRUCTURE_TYPE_VIDEO_MEMORY_INFO_KMT;
+        if (fns.query_video_memory(fns.device, VK_MEMORY_SEGMENT_GROUP_LOCAL_KMT, &info) == VK_SUCCESS)
+            r->last_budget = info.budget;
+    }
+    result = fns.register_notification(fns.device, vk_kmt_notify, r, &r->cookie);
+    if (result != VK_SUCCESS) {
+        free(r);
+        return vk_kmt_status_from_vk(result);
+    }
+    pthread_mutex_lock(&vk_kmt_lock);
+    r->next = vk_kmt_notifications;
+    vk_kmt_notifications = r;
+    pthread_mutex_unlock(&vk_kmt_lock);
+    *phandle = r;
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS
+vk_kmt_notification_unregister(void* handle, int budget_change, PFND3DKMT_TRIMNOTIFICATIONCALLBACK trim)
+{
+    struct vk_kmt_notification** p;
+    struct vk_kmt_notification* r = NULL;
+
+    pthread_mutex_lock(&vk_kmt_lock);
+    for (p = &vk_kmt_notifications; *p; p = &(*p)->next) {
+        if (*p == handle) {
+            r = *p;
+            break;
+        }
+    }
+    if (!r || r->budget_change != budget_change || (!budget_change && r->trim != trim)) {
+        pthread_mutex_unlock(&vk_kmt_lock);
+        return STATUS_INVALID_PARAMETER;
+    }
+    *p = r->next;
+    pthread_mutex_unlock(&vk_kmt_lock);
+    /* Waits for a callback in progress, unless this is inside it. */
+    r->unregister(r->device, r->cookie);
+    free(r);
+    return STATUS_SUCCESS;
+}
+
+NTSTATUS
+VK_KMT_D3DKMT_NAME(D3DKMTRegisterTrimNotification)(D3DKMT_REGISTERTRIMNOTIFICATION* pData)
+{
+    struct vk_kmt_notification proto;
+    void* handle = NULL;
+    NTSTATUS status;
+
+    if (!pData)
+        return STATUS_INVALID_PARAMETER;
+    memset(&pData->Handle, 0, VK_KMT_D3DKMT_FIXED_LAYOUT ? sizeof(UINT64) : sizeof(pData->Handle));
+    if (!pData->Callback)
+        return STATUS_INVALID_PARAMETER;
+    memset(&proto, 0, sizeof(proto));
+    proto.trim = pData->Callback;
+    proto.context = pData->Context;
+    status = vk_kmt_notification_register(pData->hDevice, &proto, &handle);
+    if (NT_SUCCESS(status))
+        pData->Handle = handle;
+    return status;
+}
+
+NTSTATUS
+VK_KMT_D3DKMT_NAME(D3DKMTUnregisterTrimNotification)(D3DKMT_UNREGISTERTRIMNOTIFICATION* pData)
+{
+    if (!pData || !pData->Callback)
+        return STATUS_INVALID_PARAMETER;
+    return vk_kmt_notification_unregister(pData->Handle, 0, pData->Callback);
+}
+
+NTSTATUS
+VK_KMT_D3DKMT_NAME(D3DKMTRegisterBudgetChangeNotification)(D3DKMT_REGISTERBUDGETCHANGENOTIFICATION* pData)
+{
+    struct vk_kmt_notification proto;
+    void* handle = NULL;
+    NTSTATUS status;
+
+    if (!pData)
+        return STATUS_INVALID_PARAMETER;
+    memset(&pData->Handle, 0, VK_KMT_D3DKMT_FIXED_LAYOUT ? sizeof(UINT64) : sizeof(pData->Handle));
+    if (!pData->Callback)
+        return STATUS_INVALID_PARAMETER;
+    memset(&proto, 0, sizeof(proto));
+    proto.budget_change = 1;
+    proto.budget = pData->Callback;
+    proto.context = pData->Context;
+    status = vk_kmt_notification_register(pData->hDevice, &proto, &handle);
+    if (NT_SUCCESS(status))
+        pData->Handle = handle;
+    return status;
+}
+
+NTSTATUS
+VK_KMT_D3DKMT_NAME(D3DKMTUnregisterBudgetChangeNotification)(const D3DKMT_UNREGISTERBUDGETCHANGENOTIFICATION* pData)
+{
+    if (!pData)
+        return STATUS_INVALID_PARAMETER;
+    return vk_kmt_notification_unregister(pData->Handle, 1, NULL);
+}
+
+#endif /* VK_KMT_D3DKMT_NO_RESIDENCY */
 
 #ifdef __cplusplus
 }

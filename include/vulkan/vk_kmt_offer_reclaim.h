@@ -16,6 +16,7 @@
  *   1000999001  VK_STRUCTURE_TYPE_RECLAIM_ALLOCATIONS_INFO_KMT
  *   1000999002  VK_STRUCTURE_TYPE_ALLOCATION_STATE_KMT
  *   1000999003  VK_STRUCTURE_TYPE_OFFER_RECLAIM_STATISTICS_KMT
+ * VK_KMT_residency (vk_kmt_residency.h) continues it from 1000999004.
  */
 
 #include <vulkan/vulkan_core.h>
@@ -102,6 +103,7 @@ typedef enum VkAllocationStatusKMT {
     VK_ALLOCATION_STATUS_OFFERED_KMT = 2,       /* demoted; the discard policy may act */
     VK_ALLOCATION_STATUS_DISCARDED_KMT = 3,
     VK_ALLOCATION_STATUS_DECOMMITTED_KMT = 4,
+    VK_ALLOCATION_STATUS_EVICTED_KMT = 5,       /* VK_KMT_residency: residency count 0, contents kept */
     VK_ALLOCATION_STATUS_MAX_ENUM_KMT = 0x7FFFFFFF
 } VkAllocationStatusKMT;
 
@@ -153,10 +155,13 @@ typedef VkResult (VKAPI_PTR *PFN_vkOfferAllocationsKMT)(VkDevice device, const V
 typedef VkResult (VKAPI_PTR *PFN_vkReclaimAllocationsKMT)(VkDevice device, const VkReclaimAllocationsInfoKMT* pReclaimInfo, uint64_t* pPagingFenceValue);
 
 /* Returns the device's paging timeline semaphore. The layer owns it: the app
- * may wait on it but must not signal or destroy it. */
+ * may wait on it but must not signal or destroy it. Also available to a
+ * device that enabled only VK_KMT_residency (make-resident's fence values). */
 typedef VkResult (VKAPI_PTR *PFN_vkGetPagingFenceKMT)(VkDevice device, VkSemaphore* pTimelineSemaphore);
 
-/* Reads the state of one allocation. */
+/* Reads the state of one allocation. Also available to a device that enabled
+ * only VK_KMT_residency (chain a VkAllocationResidencyKMT to read its
+ * residency count and priority). */
 typedef VkResult (VKAPI_PTR *PFN_vkGetAllocationStateKMT)(VkDevice device, VkDeviceMemory memory, VkAllocationStateKMT* pState);
 
 /* Reads the device's counters (see VkOfferReclaimStatisticsKMT). */

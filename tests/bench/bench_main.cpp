@@ -27,6 +27,7 @@
 //          lavapipe devices differ, the noise any P2 ratio carries
 //   on     bench_layer, VK_KMT_offer_reclaim enabled
 //   np     bench_lvp (the layer straight on lavapipe: no pageable memory), VK_KMT_offer_reclaim enabled
+//   npr    bench_lvp, VK_KMT_residency enabled (residency against the same bookkeeping floor)
 //   off    bench_layer, extension not enabled (the layer must be a pure pass-through)
 //
 // Families (scripts/bench_report.py reads these names):
@@ -39,6 +40,9 @@
 //                                            N 10^3..10^6, layer device without pageable memory
 //   offer_reclaim_priority/memory/batch:B/live:N     against the priority floor (issue 8), pageable devices
 //   trace/offer_reclaim/batch:B/live:N       tracing compiled out vs off vs on (bench_trace.cpp)
+//   residency/{evict_make_resident,make_resident_evict}/batch:B/live:N   VK_KMT_residency against the
+//                                            bookkeeping floor (issue 15): the EVICTED round trip (count 1 -> 0 -> 1)
+//                                            and the reference-count round trip (1 -> 2 -> 1), layer device `npr`
 //
 // Own flag (removed before Google Benchmark sees the arguments):
 //   --kmt_max_live=N   skip offer_reclaim/footprint benchmarks above N live allocations
@@ -128,8 +132,9 @@ void skip(benchmark::State& state, const std::string& why) {
 
 struct World {
   Instance floor_instance, layer_instance, np_instance;
-  Device floor, plain, twin, on, off, np;
+  Device floor, plain, twin, on, off, np, npr;
   ~World() {
+    npr.destroy();
     np.destroy();
     np_instance.destroy();
     off.destroy();
@@ -160,6 +165,8 @@ World* world() {
   if (e.empty()) e = w->np_instance.create("bench_lvp");
   if (e.empty()) e = w->np.create(w->np_instance, {VK_KMT_OFFER_RECLAIM_EXTENSION_NAME});
   if (e.empty() && w->np.set_priority) e = "bench_lvp device has pageable memory: not the bookkeeping comparison";
+  if (e.empty()) e = w->npr.create(w->np_instance, {VK_KMT_RESIDENCY_EXTENSION_NAME});
+  if (e.empty() && (!w->npr.make_resident || !w->npr.evict)) e = "residency device: vkMakeResidentKMT missing";
   if (e.empty() && !w->floor.set_priority) e = "floor device: vkSetDeviceMemoryPriorityEXT missing";
   if (e.empty() && (!w->on.offer || !w->on.reclaim)) e = "layer device: vkOfferAllocationsKMT missing";
   if (e.empty() && w->off.offer) e = "pass-through device exposes vkOfferAllocationsKMT";
@@ -186,12 +193,12 @@ struct FloorRecord {
 
 struct LiveSet {
   uint32_t n = 0;
-  std::vector<VkDeviceMemory> floor_memory, np_memory, on_memory;
+  std::vector<VkDeviceMemory> floor_memory, np_memory, on_memory, npr_memory;
   std::vector<VkBuffer> buffers;
   // The shuffled order, n + kMaxBatch long so that any window [c, c + batch)
   // with c < n and batch <= n is contiguous and holds distinct handles.
   std::vector<uint32_t> order;
-  std::vector<VkDeviceMemory> floor_window, np_window, on_window;
+  std::vector<VkDeviceMemory> floor_window, np_window, on_window, npr_window;
   std::vector<VkOfferResourceKMT> resource_window;
   std::unordered_map<uint64_t, FloorRecord> floor_map;
   std::vector<FloorRecord*> floor_found;  // the bookkeeping floor's "reclaim" writes through these
@@ -207,6 +214,7 @@ struct LiveSet {
     // lists (newest first), so freeing newest first stays O(1).
     for (size_t i = buffers.size(); i-- > 0;) w->np.destroy_buffer(w->np.handle, buffers[i], nullptr);
     for (size_t i = on_memory.size(); i-- > 0;) w->on.free_memory(w->on.handle, on_memory[i], nullptr);
+    for (size_t i = npr_memory.size(); i-- > 0;) w->npr.free_memory(w->npr.handle, npr_memory[i], nullptr);
     for (size_t i = np_memory.size(); i-- > 0;) w->np.free_memory(w->np.handle, np_memory[i], nullptr);
     for (size_t i = floor_memory.size(); i-- > 0;) w->floor.free_memory(w->floor.handle, floor_memory[i], nullptr);
   }
@@ -267,6 +275,19 @@ struct LiveSet {
     return true;
   }
 
+  // The residency device's set (VK_KMT_residency enabled, no pageable memory).
+  bool ensure_residency(World* w) {
+    if (!npr_memory.empty()) return true;
+    npr_memory.reserve(n);
+    for (uint32_t i = 0; i < n; ++i) {
+      VkDeviceMemory m = w->npr.allocate(kLiveSize);
+      if (!m) return fail("vkAllocateMemory (residency device) failed");
+      npr_memory.push_back(m);
+    }
+    npr_window = window_of(npr_memory);
+    return true;
+  }
+
   bool ensure_buffers(World* w) {
     if (!buffers.empty()) return true;
     buffers.reserve(n);
@@ -303,7 +324,7 @@ struct LiveSet {
 
 std::unique_ptr<LiveSet> g_live;
 
-enum class Floor { Bookkeeping, Priority };
+enum class Floor { Bookkeeping, Priority, Residency };
 
 LiveSet* live_set(World* w, uint32_t n, bool resources, Floor floor, std::string* error) {
   if (!g_live || g_live->n != n) {
@@ -315,7 +336,8 @@ LiveSet* live_set(World* w, uint32_t n, bool resources, Floor floor, std::string
       return nullptr;
     }
   }
-  if ((resources && !g_live->ensure_buffers(w)) || (floor == Floor::Priority && !g_live->ensure_pageable(w))) {
+  if ((resources && !g_live->ensure_buffers(w)) || (floor == Floor::Priority && !g_live->ensure_pageable(w)) ||
+      (floor == Floor::Residency && !g_live->ensure_residency(w))) {
     *error = g_live->error;
     g_live.reset();
     return nullptr;
@@ -455,6 +477,106 @@ void BM_OfferReclaim(benchmark::State& state, bool resources, uint32_t batch, ui
     state.counters["layer_rss_B"] = s->on_rss_per_alloc - s->floor_rss_per_alloc;
   }
   if (resources) state.counters["buffer_heap_B"] = s->buffer_heap_per_alloc;
+}
+
+// ---------------------------------------------------------------------------
+// Residency (issue 15): make-resident + evict of `batch` allocations over
+// `live` live ones on the residency device `npr` (the layer on lavapipe
+// without pageable memory: no driver call), against the same bookkeeping
+// floor as offer_reclaim (one find and a field write, then a write through
+// what the find gave), paired in the same iteration. Two round trips:
+//   evict_make_resident  evict (count 1 -> 0: EVICTED, usage down) then make
+//                        resident (0 -> 1, the budget check): the transitions
+//                        a residency manager makes;
+//   make_resident_evict  make resident (1 -> 2) then evict (2 -> 1): the
+//                        reference counts alone.
+
+void BM_Residency(benchmark::State& state, bool transitions, uint32_t batch, uint32_t live) {
+  World* w = world();
+  if (!w) return skip(state, g_world_error);
+  std::string error;
+  LiveSet* s = live_set(w, live, false, Floor::Residency, &error);
+  if (!s) return skip(state, error);
+  if (batch > live) return skip(state, "batch larger than the live set");
+
+  const uint32_t reps = std::max<uint32_t>(1, kAllocsPerBlock / batch);
+  VkDevice device = w->npr.handle;
+  PFN_vkMakeResidentKMT make_resident = w->npr.make_resident;
+  PFN_vkEvictKMT evict = w->npr.evict;
+  uint32_t layer_cursor = 0, floor_cursor = 0;
+  std::vector<double> layer_ns, floor_ns;
+  uint64_t allocations = 0, iteration = 0;
+  VkResult failure = VK_SUCCESS;
+  bool bad_result = false;
+
+  auto layer_block = [&] {
+    const double t0 = thread_ns();
+    for (uint32_t r = 0; r < reps; ++r) {
+      VkMakeResidentInfoKMT mi = {};
+      mi.sType = VK_STRUCTURE_TYPE_MAKE_RESIDENT_INFO_KMT;
+      mi.allocationCount = batch;
+      mi.pMemories = &s->npr_window[layer_cursor];
+      VkEvictInfoKMT ei = {};
+      ei.sType = VK_STRUCTURE_TYPE_EVICT_INFO_KMT;
+      ei.allocationCount = batch;
+      ei.pMemories = &s->npr_window[layer_cursor];
+      uint64_t fence = 0;
+      VkDeviceSize trim_a = 0, trim_b = 0;
+      VkResult a, b;
+      if (transitions) {
+        a = evict(device, &ei, &trim_a);
+        b = make_resident(device, &mi, &fence, &trim_b);
+      } else {
+        a = make_resident(device, &mi, &fence, &trim_a);
+        b = evict(device, &ei, &trim_b);
+      }
+      if (a != VK_SUCCESS || b != VK_SUCCESS) failure = a != VK_SUCCESS ? a : b;
+      if (fence != 0 || trim_a != 0 || trim_b != 0) bad_result = true;
+      layer_cursor = (layer_cursor + batch) % live;
+    }
+    return thread_ns() - t0;
+  };
+  auto floor_block = [&] {
+    const double t0 = thread_ns();
+    for (uint32_t r = 0; r < reps; ++r) {
+      const VkDeviceMemory* window = &s->floor_window[floor_cursor];
+      FloorRecord** found = s->floor_found.data();
+      for (uint32_t i = 0; i < batch; ++i) {
+        FloorRecord& record = s->floor_map.find(reinterpret_cast<uint64_t>(window[i]))->second;
+        record.state = 1;
+        found[i] = &record;
+      }
+      for (uint32_t i = 0; i < batch; ++i) found[i]->state = 0;
+      benchmark::ClobberMemory();
+      floor_cursor = (floor_cursor + batch) % live;
+    }
+    return thread_ns() - t0;
+  };
+
+  for (auto _ : state) {
+    double l, f;
+    if (iteration++ & 1) {
+      f = floor_block();
+      l = layer_block();
+    } else {
+      l = layer_block();
+      f = floor_block();
+    }
+    layer_ns.push_back(l);
+    floor_ns.push_back(f);
+    allocations += uint64_t(reps) * batch;
+    state.SetIterationTime(l * 1e-9);
+    if (failure != VK_SUCCESS || bad_result) break;
+  }
+  if (failure != VK_SUCCESS) return skip(state, "make-resident/evict failed: " + std::to_string(failure));
+  if (bad_result) return skip(state, "a paging fence or bytes to trim under an 80% budget");
+  state.SetItemsProcessed(int64_t(allocations));
+  const double per_block = double(reps) * batch;
+  state.counters["layer_ns"] = median(layer_ns) / per_block;
+  state.counters["floor_ns"] = median(floor_ns) / per_block;
+  state.counters["ratio"] = median_ratio(layer_ns, floor_ns);
+  state.counters["batch"] = batch;
+  state.counters["live"] = live;
 }
 
 // ---------------------------------------------------------------------------
@@ -731,6 +853,14 @@ void register_all(uint32_t max_live) {
           "offer_reclaim_priority/memory/batch:" + std::to_string(batch) + "/live:" + std::to_string(live);
       benchmark::RegisterBenchmark(name.c_str(), BM_OfferReclaim, false, batch, live, Floor::Priority)
           ->UseManualTime();
+    }
+    for (uint32_t batch : {1u, 64u, 4096u}) {
+      for (bool transitions : {true, false}) {
+        const std::string name = std::string("residency/") +
+                                 (transitions ? "evict_make_resident" : "make_resident_evict") +
+                                 "/batch:" + std::to_string(batch) + "/live:" + std::to_string(live);
+        benchmark::RegisterBenchmark(name.c_str(), BM_Residency, transitions, batch, live)->UseManualTime();
+      }
     }
   }
   kmtb::register_trace_benchmarks(max_live);

@@ -145,6 +145,8 @@ std::string Device::create(const Instance& instance, const std::vector<const cha
   load(handle, offer, "vkOfferAllocationsKMT");
   load(handle, reclaim, "vkReclaimAllocationsKMT");
   load(handle, get_paging_fence, "vkGetPagingFenceKMT");
+  load(handle, make_resident, "vkMakeResidentKMT");
+  load(handle, evict, "vkEvictKMT");
   PFN_vkGetDeviceQueue get_queue = nullptr;
   load(handle, get_queue, "vkGetDeviceQueue");
   get_queue(handle, instance.family, 0, &queue);

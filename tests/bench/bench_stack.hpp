@@ -9,6 +9,7 @@
 
 #include <vulkan/vulkan.h>
 #include <vulkan/vk_kmt_offer_reclaim.h>
+#include <vulkan/vk_kmt_residency.h>
 
 #include <cstdint>
 #include <string>
@@ -62,6 +63,8 @@ struct Device {
   PFN_vkOfferAllocationsKMT offer = nullptr;                // only when VK_KMT_offer_reclaim is enabled
   PFN_vkReclaimAllocationsKMT reclaim = nullptr;
   PFN_vkGetPagingFenceKMT get_paging_fence = nullptr;
+  PFN_vkMakeResidentKMT make_resident = nullptr;             // only when VK_KMT_residency is enabled
+  PFN_vkEvictKMT evict = nullptr;
 
   // Empty string on success, else what failed.
   std::string create(const Instance& instance, const std::vector<const char*>& extensions);

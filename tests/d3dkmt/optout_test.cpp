@@ -6,6 +6,7 @@
 // VK_KMT_D3DKMT_NO_TYPES and VK_KMT_D3DKMT_PREFIXED_NAMES. It compiles only if
 // the header defines nothing twice, and the header's layout asserts then check
 // the foreign definitions.
+#define VK_KMT_D3DKMT_NO_RESIDENCY 1 /* this build's header has no residency types (see the header) */
 #define _WINDEF_ 1 /* what <windef.h> defines */
 #define _NTDEF_ 1  /* what <ntdef.h> defines */
 typedef int LONG;  /* Wine's LONG on LP64 targets */

@@ -85,6 +85,7 @@ static void td_apply_env_knobs(void) {
     g_control.heap_budget = g_env_knobs.heap_budget;
     g_control.queue_count = g_env_knobs.queue_count;
     __atomic_store_n(&g_control.fence_wait_hold, false, __ATOMIC_RELAXED);
+    g_control.reported_heap_usage = 0;
 }
 
 static void td_copy_name(char dst[VK_MAX_EXTENSION_NAME_SIZE], const char *src) {
@@ -578,7 +579,7 @@ static void td_memory_properties2(PFN_vkGetPhysicalDeviceMemoryProperties2 next,
             budget->heapUsage[h] = 0;
         } else if (h == 0) {
             budget->heapBudget[h] = g_control.heap_budget ? g_control.heap_budget : mp->memoryHeaps[h].size;
-            budget->heapUsage[h] = g_control.heap_usage;
+            budget->heapUsage[h] = g_control.reported_heap_usage ? g_control.reported_heap_usage : g_control.heap_usage;
         } else {
             budget->heapBudget[h] = mp->memoryHeaps[h].size;
             budget->heapUsage[h] = 0;

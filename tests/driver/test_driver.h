@@ -48,6 +48,10 @@
  *    window, then clears the knob -- deterministically inside the waiter's call.
  *  - heap_budget, hide_*, lose_device, fence_wait_hold in the struct take
  *    effect at the next call.
+ *    heap_budget and reported_heap_usage are read under `lock` (the layer's
+ *    budget notification thread reads them while a test runs): change them
+ *    with kmt_td_set_heap_budget / kmt_td_set_heap_usage, and the layer's
+ *    next poll (or vkQueryVideoMemoryInfoKMT) sees the new value.
  *  - lose_device is cleared when the first live instance is created.
  * kmt_test_driver_reset(): clears the priority, device, instance and fence-wait
  * records and returns the knobs to their environment values (lose_device =
@@ -88,6 +92,7 @@ struct kmt_test_driver_control {
     bool hide_memory_budget;      /* VK_EXT_memory_budget not advertised */
     bool device_local_only_type;  /* expose memory type 1: DEVICE_LOCAL only, heap 0 */
     uint64_t heap_budget;         /* reported heapBudget[0]; 0 = heap size */
+    uint64_t reported_heap_usage; /* reported heapUsage[0] instead of the live bytes; 0 = the live bytes */
     bool lose_device;             /* submits and waits return VK_ERROR_DEVICE_LOST from now on */
     bool opaque_extension;        /* VK_KMT_test_opaque_extension advertised */
     uint32_t queue_count;         /* queues reported per family (0: lavapipe's own count) */
@@ -118,6 +123,23 @@ struct kmt_test_driver_control {
     uint32_t last_instance_extension_count;
     char last_instance_extensions[KMT_TD_MAX_EXTENSIONS][VK_MAX_EXTENSION_NAME_SIZE];
 };
+
+/* Knobs the layer may read from its own thread: changed under the lock. */
+static inline void
+kmt_td_set_heap_budget(struct kmt_test_driver_control *c, uint64_t bytes)
+{
+    pthread_mutex_lock(&c->lock);
+    c->heap_budget = bytes;
+    pthread_mutex_unlock(&c->lock);
+}
+
+static inline void
+kmt_td_set_heap_usage(struct kmt_test_driver_control *c, uint64_t bytes)
+{
+    pthread_mutex_lock(&c->lock);
+    c->reported_heap_usage = bytes;
+    pthread_mutex_unlock(&c->lock);
+}
 
 typedef struct kmt_test_driver_control *(*PFN_kmt_test_driver_control)(void);
 typedef void (*PFN_kmt_test_driver_reset)(void);

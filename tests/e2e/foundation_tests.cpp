@@ -5,6 +5,7 @@
 // loader, with validation in every stack (below the layer) and zero
 // validation errors.
 #include <vulkan/vk_enum_string_helper.h>
+#include <vulkan/vk_kmt_residency.h>
 
 #include <algorithm>
 #include <cstring>
@@ -204,21 +205,24 @@ expect_listed_once_and_by_layer_name(VulkanStack& stack)
 {
     ASSERT_EQ(stack.result(), VK_SUCCESS) << stack.failed_step() << "\n" << describe(stack.messages());
     EXPECT_EQ(count_extension(device_extensions(stack.physical_device), VK_KMT_OFFER_RECLAIM_EXTENSION_NAME), 1);
+    EXPECT_EQ(count_extension(device_extensions(stack.physical_device), VK_KMT_RESIDENCY_EXTENSION_NAME), 1);
     std::vector<VkExtensionProperties> own = device_extensions(stack.physical_device, "VK_LAYER_KMT_offer_reclaim");
-    ASSERT_EQ(own.size(), 1u);
+    ASSERT_EQ(own.size(), 2u) << "VK_KMT_offer_reclaim and VK_KMT_residency";
     EXPECT_STREQ(own[0].extensionName, VK_KMT_OFFER_RECLAIM_EXTENSION_NAME);
     EXPECT_EQ(own[0].specVersion, 1u);
     EXPECT_EQ(own[0].specVersion, static_cast<uint32_t>(VK_KMT_OFFER_RECLAIM_SPEC_VERSION));
+    EXPECT_STREQ(own[1].extensionName, VK_KMT_RESIDENCY_EXTENSION_NAME);
+    EXPECT_EQ(own[1].specVersion, static_cast<uint32_t>(VK_KMT_RESIDENCY_SPEC_VERSION));
 }
 
-TEST(Foundation, TheExtensionIsListedOnceAndIsTheLayersOnlyExtensionInTheTestStack)
+TEST(Foundation, TheExtensionsAreListedOnceAndAreTheLayersOwnInTheTestStack)
 {
     VulkanStack stack(full_options(VK_API_VERSION_1_3, false));
     expect_listed_once_and_by_layer_name(stack);
     expect_clean_teardown(stack);
 }
 
-TEST(Foundation, TheExtensionIsListedOnceAndIsTheLayersOnlyExtensionWhenLoadedImplicitly)
+TEST(Foundation, TheExtensionsAreListedOnceAndAreTheLayersOwnWhenLoadedImplicitly)
 {
     VulkanStack stack(implicit_options({{"VK_KMT_OFFER_RECLAIM_ENABLE", "1"}}, false));
     expect_listed_once_and_by_layer_name(stack);
@@ -247,18 +251,23 @@ TEST(Foundation, EnumeratingDeviceExtensionsHonoursIncomplete)
         EXPECT_EQ(memcmp(&some[want], untouched, sizeof(untouched)), 0) << "element " << want << " was written";
     }
 
-    // The layer's own list has one element: asking for none is VK_INCOMPLETE.
-    VkExtensionProperties own;
-    memset(&own, 0xAB, sizeof(own));
+    // The layer's own list has two elements: asking for fewer is VK_INCOMPLETE.
+    VkExtensionProperties own[2];
+    memset(own, 0xAB, sizeof(own));
     uint32_t count = 0;
-    EXPECT_EQ(vkEnumerateDeviceExtensionProperties(stack.physical_device, "VK_LAYER_KMT_offer_reclaim", &count, &own),
+    EXPECT_EQ(vkEnumerateDeviceExtensionProperties(stack.physical_device, "VK_LAYER_KMT_offer_reclaim", &count, own),
               VK_INCOMPLETE);
     EXPECT_EQ(count, 0u);
     count = 1;
-    EXPECT_EQ(vkEnumerateDeviceExtensionProperties(stack.physical_device, "VK_LAYER_KMT_offer_reclaim", &count, &own),
-              VK_SUCCESS);
+    EXPECT_EQ(vkEnumerateDeviceExtensionProperties(stack.physical_device, "VK_LAYER_KMT_offer_reclaim", &count, own),
+              VK_INCOMPLETE);
     EXPECT_EQ(count, 1u);
-    EXPECT_STREQ(own.extensionName, VK_KMT_OFFER_RECLAIM_EXTENSION_NAME);
+    EXPECT_STREQ(own[0].extensionName, VK_KMT_OFFER_RECLAIM_EXTENSION_NAME);
+    count = 2;
+    EXPECT_EQ(vkEnumerateDeviceExtensionProperties(stack.physical_device, "VK_LAYER_KMT_offer_reclaim", &count, own),
+              VK_SUCCESS);
+    EXPECT_EQ(count, 2u);
+    EXPECT_STREQ(own[1].extensionName, VK_KMT_RESIDENCY_EXTENSION_NAME);
     expect_clean_teardown(stack);
 }
 

@@ -108,7 +108,7 @@ TEST(StartupLine, APassThroughDeviceSaysTheLayerIsThere)
     ASSERT_EQ(s.result(), VK_SUCCESS) << s.failed_step();
     auto startup = s.messages_with_id("KMT-startup");
     ASSERT_EQ(startup.size(), 1u) << describe(s.messages());
-    EXPECT_TRUE(contains(startup[0].text, "pass-through: the app did not enable VK_KMT_offer_reclaim"))
+    EXPECT_TRUE(contains(startup[0].text, "pass-through: the app enabled neither VK_KMT_offer_reclaim nor VK_KMT_residency"))
         << startup[0].text;
     EXPECT_TRUE(contains(startup[0].text, "timeline semaphores yes")) << startup[0].text;
     EXPECT_TRUE(contains(startup[0].text, "discard=never (default)")) << startup[0].text;

@@ -51,6 +51,7 @@ void ExpectSame(const kmt_settings &a, const kmt_settings &b)
     EXPECT_STREQ(a.log_file, b.log_file);
     EXPECT_STREQ(a.trace, b.trace);
     EXPECT_EQ(a.trace_max_mb, b.trace_max_mb);
+    EXPECT_EQ(a.budget_poll_ms, b.budget_poll_ms);
 }
 
 // One source's texts, built by key.
@@ -84,6 +85,7 @@ TEST_F(Settings, DefaultsMatchTheDocumentedTable)
     EXPECT_STREQ(s.log_file, "");
     EXPECT_STREQ(s.trace, "");
     EXPECT_EQ(s.trace_max_mb, 64u);
+    EXPECT_EQ(s.budget_poll_ms, 500u);
 }
 
 TEST_F(Settings, EveryDefaultTextInTheListParses)
@@ -276,6 +278,18 @@ TEST_F(Settings, NothingSetGivesTheDefaultsFromTheDefaultSource)
     EXPECT_TRUE(c.list.empty()) << c.All();
 }
 
+TEST_F(Settings, BudgetPollMsTakesOneToSixtyThousandMilliseconds)
+{
+    kmt_settings s = Defaults();
+    EXPECT_TRUE(kmt_settings_parse(&s, "BUDGET_POLL_MS", "1"));
+    EXPECT_EQ(s.budget_poll_ms, 1u);
+    EXPECT_TRUE(kmt_settings_parse(&s, "BUDGET_POLL_MS", "60000"));
+    EXPECT_EQ(s.budget_poll_ms, 60000u);
+    for (const char *bad : {"0", "60001", "-5", "fast", ""})
+        EXPECT_FALSE(kmt_settings_parse(&s, "BUDGET_POLL_MS", bad)) << bad;
+    EXPECT_EQ(s.budget_poll_ms, 60000u) << "a bad value changes nothing";
+}
+
 TEST_F(Settings, EverySettingIsReadFromTheEnvironment)
 {
     env_.Set("DISCARD", "pressure");
@@ -289,6 +303,7 @@ TEST_F(Settings, EverySettingIsReadFromTheEnvironment)
     env_.Set("LOG_FILE", "/tmp/kmt.log");
     env_.Set("TRACE", "/tmp/kmt trace.json");
     env_.Set("TRACE_MAX_MB", "8");
+    env_.Set("BUDGET_POLL_MS", "25");
     Complaints c;
     kmt_settings s;
     kmt_settings_resolve(&s, nullptr, nullptr, &Complaints::Complain, &c);
@@ -305,6 +320,7 @@ TEST_F(Settings, EverySettingIsReadFromTheEnvironment)
     EXPECT_STREQ(s.log_file, "/tmp/kmt.log");
     EXPECT_STREQ(s.trace, "/tmp/kmt trace.json");
     EXPECT_EQ(s.trace_max_mb, 8u);
+    EXPECT_EQ(s.budget_poll_ms, 25u);
     EXPECT_TRUE(c.list.empty()) << c.All();
 }
 

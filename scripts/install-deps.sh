@@ -5,11 +5,25 @@ set -euo pipefail
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
+# apt-get update exits 100 when one index is caught mid-sync on the mirror
+# ("File has unexpected size ... Mirror sync in progress?"): CI once failed on
+# that after 3 s. Retry with a pause; if an index still fails, go on with the
+# lists apt did get (it says which it ignored) and let apt-get install be the
+# judge: it fails clearly if a package we name is really unavailable.
+apt_update() {
+  local try
+  for try in 1 2 3 4; do
+    if $SUDO apt-get -o Acquire::Retries=3 update; then return 0; fi
+    echo "install-deps: apt-get update failed (try $try of 4); retrying in $((try * 15)) s" >&2
+    sleep $((try * 15))
+  done
+  echo "install-deps: apt-get update still reports failed indexes; continuing with the lists it fetched" >&2
+}
 # --- i386 multiarch (the 32-bit layer build; packages installed below) ---
 # dpkg must know the architecture before apt-get update fetches its lists.
 $SUDO dpkg --add-architecture i386
 # --- end i386 multiarch ---
-$SUDO apt-get update
+apt_update
 $SUDO apt-get install -y --no-install-recommends \
   build-essential cmake pkg-config clang libclang-rt-14-dev valgrind python3 \
   libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-validationlayers-dev vulkan-tools \
@@ -25,7 +39,7 @@ if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.
   printf '%s\n' "Types: deb" "URIs: http://deb.debian.org/debian" "Suites: bookworm-backports" "Components: main" \
     "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" |
     $SUDO tee /etc/apt/sources.list.d/bookworm-backports.sources > /dev/null
-  $SUDO apt-get update
+  apt_update
 fi
 bash "$(dirname "$0")/fetch-mesa25.sh"
 # --- i386: the 32-bit layer, built and checked in CI, never run there (the

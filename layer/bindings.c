@@ -94,6 +94,12 @@ kmt_track_binding(struct kmt_tracker *t, uint32_t object_type, uint64_t resource
     /* Every call was preceded by kmt_reserve_bindings: one set-aside record
      * and one map slot are this element's, used or given back. */
     struct kmt_resource *r = take_reserved(t);
+    if (resource == 0) {
+        /* VK_NULL_HANDLE is the map's empty key and names no resource: the
+         * validation layers report such a bind; we keep no count for it. */
+        put_record(t, r);
+        return;
+    }
     kmt_untrack_resource(t, resource);
     uint32_t index;
     if (!kmt_resolve(&t->slots, memory, &index)) {

@@ -569,10 +569,8 @@ kmt_offer(struct kmt_tracker *t, const struct kmt_handle_list *list, uint32_t pr
     enum kmt_error e;
     if (list->memories && now && priority != VK_OFFER_PRIORITY_AUTO_KMT && plain_offer(t)) {
         e = kmt_check_offer_arguments(list, priority, flags, error);
-        if (!e && !kmt_reserve_offer_orders(t, most))
-            e = kmt_fail(error, KMT_ERROR_OUT_OF_HOST_MEMORY, 0, 0, 0);
         if (!e)
-            e = kmt_offer_plain(t, list, (uint8_t)priority, flags, stamp, error, reoffered);
+            e = kmt_offer_plain(t, list, (uint8_t)priority, flags, stamp, most, error, reoffered);
         if (e) {
             t->counters.rejected_calls++;
             return e;

@@ -354,8 +354,9 @@ void kmt_fill_state(const struct kmt_tracker *t, uint32_t index, VkAllocationSta
 /* The resolved offer priority for AUTO: from the app's priority. */
 VkOfferPriorityKMT kmt_resolve_priority(uint32_t priority, float app_priority);
 
-/* Test hook: the offer sequence number the next offer gets (to exercise its
- * wrap-around, which renumbers every offered allocation in order). */
+/* Test hook: `next` is the last offer sequence number handed out; the next
+ * offer gets next + 1 (to exercise the wrap-around, which renumbers every
+ * offered allocation in order). */
 void kmt_set_next_offer_order(struct kmt_tracker *t, uint32_t next);
 
 /* Stable message ID ("KMT-...") and a sentence naming the offending element. */

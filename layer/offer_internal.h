@@ -88,9 +88,11 @@ enum kmt_error kmt_check_offer_arguments(const struct kmt_handle_list *list, uin
                                          struct kmt_error_info *error);
 
 /* plain.c: the offer/reclaim of memory lists when nothing is called per
- * element (see there); they validate, then change. */
+ * element (see there); they validate, then change. `most`: the offer sequence
+ * numbers to reserve once the list is valid. */
 enum kmt_error kmt_offer_plain(struct kmt_tracker *t, const struct kmt_handle_list *list, uint8_t level,
-                               uint32_t flags, uint32_t stamp, struct kmt_error_info *error, uint32_t *reoffered);
+                               uint32_t flags, uint32_t stamp, uint32_t most, struct kmt_error_info *error,
+                               uint32_t *reoffered);
 enum kmt_error kmt_reclaim_plain(struct kmt_tracker *t, const struct kmt_handle_list *list,
                                  VkReclaimResultKMT *results, VkBool32 *discarded, uint64_t fill_completed,
                                  uint32_t stamp, struct kmt_error_info *error, uint64_t *fence_value);

@@ -81,13 +81,17 @@ leave_pending(struct kmt_tracker *t, uint32_t leaving)
 
 enum kmt_error
 kmt_offer_plain(struct kmt_tracker *t, const struct kmt_handle_list *list, uint8_t level, uint32_t flags,
-                uint32_t stamp, struct kmt_error_info *error, uint32_t *reoffered)
+                uint32_t stamp, uint32_t most, struct kmt_error_info *error, uint32_t *reoffered)
 {
     if (!scratch_for(t, list->count))
         return kmt_fail(error, KMT_ERROR_OUT_OF_HOST_MEMORY, 0, 0, 0);
     enum kmt_error e = resolve_memories(t, list, stamp, true, error);
     if (e)
         return e;
+    /* Only a valid call may renumber the offered allocations (the sequence
+     * numbers' wrap-around): a rejected one changes nothing. */
+    if (!kmt_reserve_offer_orders(t, most))
+        return kmt_fail(error, KMT_ERROR_OUT_OF_HOST_MEMORY, 0, 0, 0);
     struct kmt_memory *const *refs = records(t);
     const uint32_t count = list->count;
     const uint8_t offer_bits = (uint8_t)(flags & KMT_MEM_OFFER_FLAGS);

@@ -120,4 +120,20 @@ TEST_F(Bindings, AFailedReservationSetsNothingAside)
     EXPECT_EQ(Cold(0x1)->resource_count, 256u);
 }
 
+// A bind of VK_NULL_HANDLE (which the validation layers report) keeps no
+// count: 0 is the map's empty key, so recording it would corrupt the map and
+// count a resource that can never be unbound (found by the fuzzer).
+TEST_F(Bindings, ANullResourceKeepsNoCount)
+{
+    Track(0x1);
+    Bind(0, 0x1);
+    EXPECT_EQ(Cold(0x1)->resource_count, 0u);
+    EXPECT_EQ(t.resources.count, 0u);
+    EXPECT_EQ(t.reserved_count, 0u) << "its set-aside record went back";
+    EXPECT_EQ(kmt_resource_memory(&t, 0), 0u);
+    Bind(0x20, 0x1);
+    EXPECT_EQ(Cold(0x1)->resource_count, 1u);
+    EXPECT_EQ(kmt_resource_memory(&t, 0x20), H(0x1));
+}
+
 } // namespace

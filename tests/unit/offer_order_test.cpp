@@ -97,6 +97,32 @@ TEST_F(OfferOrder, ACallThatCrossesTheWrapIsNumberedInCallOrder)
     EXPECT_EQ(RelieveEverything(), Calls({F(0x1), F(0x2), F(0xc), F(0xa), F(0xb)}));
 }
 
+// A rejected call changes nothing, not even the sequence numbers: it must not
+// renumber at the wrap (found by the fuzzer's reference model, which compares
+// every allocation's state after a rejected call). Both the general path
+// (heap accounting on) and the lean plain path (off).
+TEST_F(OfferOrder, ARejectedCallAtTheWrapRenumbersNothing)
+{
+    for (bool with_accounting : {true, false}) {
+        SCOPED_TRACE(with_accounting ? "general path" : "plain path");
+        accounting = with_accounting;
+        Reinit(false);
+        for (uint64_t h : {0x1, 0x2, 0xa})
+            Track(h);
+        ASSERT_EQ(Offer({0x1}), KMT_OK);
+        ASSERT_EQ(Offer({0x2}), KMT_OK);
+        const uint32_t order1 = M(0x1)->offer_order, order2 = M(0x2)->offer_order;
+        kmt_set_next_offer_order(&t, UINT32_MAX);
+        EXPECT_EQ(Offer({0xa, 0x1, 0xa}), KMT_ERROR_DUPLICATE);
+        EXPECT_EQ(t.next_offer_order, UINT32_MAX) << "no renumbering";
+        EXPECT_EQ(M(0x1)->offer_order, order1);
+        EXPECT_EQ(M(0x2)->offer_order, order2);
+        EXPECT_EQ(Status(0xa), RESIDENT);
+        ASSERT_EQ(Offer({0xa}), KMT_OK) << "the valid call renumbers";
+        EXPECT_EQ(t.next_offer_order, 3u);
+    }
+}
+
 // Renumbering skips what is not offered any more and drops stale ring
 // entries: a reclaimed deferred offer stays reclaimed, a live one is
 // promoted, and discarded memory keeps a number (it may be offered again).

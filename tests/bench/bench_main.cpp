@@ -836,11 +836,15 @@ void register_all(uint32_t max_live) {
         ->Repetitions(1);  // exact, not a timing
   }
   // Grouped by live count (each group builds its live set once): batches 1,
-  // 64 and 4096 from 10^3 to 10^6, by memory and by resource against the
-  // bookkeeping floor, and by memory against the priority floor.
+  // 64 and 4096 from 10^3 to 10^6 (a batch never larger than the live set),
+  // by memory and by resource against the bookkeeping floor, and by memory
+  // against the priority floor.
   for (uint32_t live : lives) {
     if (live > max_live) continue;
-    for (uint32_t batch : {1u, 64u, 4096u}) {
+    std::vector<uint32_t> batches;
+    for (uint32_t batch : {1u, 64u, 4096u})
+      if (batch <= live) batches.push_back(batch);
+    for (uint32_t batch : batches) {
       for (bool resources : {false, true}) {
         const std::string name = std::string("offer_reclaim/") + (resources ? "resource" : "memory") +
                                  "/batch:" + std::to_string(batch) + "/live:" + std::to_string(live);
@@ -848,13 +852,13 @@ void register_all(uint32_t max_live) {
             ->UseManualTime();
       }
     }
-    for (uint32_t batch : {1u, 64u, 4096u}) {
+    for (uint32_t batch : batches) {
       const std::string name =
           "offer_reclaim_priority/memory/batch:" + std::to_string(batch) + "/live:" + std::to_string(live);
       benchmark::RegisterBenchmark(name.c_str(), BM_OfferReclaim, false, batch, live, Floor::Priority)
           ->UseManualTime();
     }
-    for (uint32_t batch : {1u, 64u, 4096u}) {
+    for (uint32_t batch : batches) {
       for (bool transitions : {true, false}) {
         const std::string name = std::string("residency/") +
                                  (transitions ? "evict_make_resident" : "make_resident_evict") +

@@ -694,30 +694,7 @@ NTSTATUS VK_KMT_D3DKMT_NAME(D3DKMTDestroyPagingQueue)(const D3DDDI_DESTROYPAGING
 /* ========================================================================= */
 #ifndef VK_KMT_D3DKMT_NO_RESIDENCY
 
-/* Pointer fields follow the WDK's D3DKMT_PTR (a union with an 8-aligned
- * UINT64 outside Windows: the x64 layout also in 32-bit processes). Where
- * this header does not define the convention above, it is defined here the
- * same way. */
-#ifndef VK_KMT_D3DKMT_PTR
-#ifndef VK_KMT_D3DKMT_FIXED_LAYOUT
-#ifdef _WIN32
-#define VK_KMT_D3DKMT_FIXED_LAYOUT 0
-#else
-#define VK_KMT_D3DKMT_FIXED_LAYOUT 1
-#endif
-#endif
-#if VK_KMT_D3DKMT_FIXED_LAYOUT
-#define VK_KMT_D3DKMT_PTR_HELPER(Name) VK_KMT_D3DKMT_ALIGN64 UINT64 Name;
-#define VK_KMT_D3DKMT_PTR(Type, Name)          \
-    union {                                    \
-        VK_KMT_D3DKMT_PTR_HELPER(Name##_Align) \
-        Type Name;                             \
-    }
-#else
-#define VK_KMT_D3DKMT_PTR_HELPER(Name)
-#define VK_KMT_D3DKMT_PTR(Type, Name) Type Name
-#endif
-#endif
+/* Pointer fields use VK_KMT_D3DKMT_PTR, defined at the top of this header. */
 
 /* Windows base types the residency structs use (winnt.h). */
 #if !defined(VK_KMT_D3DKMT_NO_BASE_TYPES) && !defined(_WINDEF_)

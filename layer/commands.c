@@ -77,6 +77,17 @@ kmt_reject_info(struct kmt_device *d, const char *command, enum kmt_error code, 
     return VK_ERROR_VALIDATION_FAILED_EXT;
 }
 
+VkResult
+kmt_check_info(struct kmt_device *d, const char *command, const void *info, VkStructureType stype)
+{
+    if (!info)
+        return kmt_reject_info(d, command, KMT_ERROR_NULL_INFO, 0);
+    const VkStructureType got = ((const VkBaseInStructure *)info)->sType;
+    if (got != stype)
+        return kmt_reject_info(d, command, KMT_ERROR_STYPE, (uint64_t)got);
+    return VK_SUCCESS;
+}
+
 uint64_t
 kmt_translate_memory(struct kmt_device *d, const char *command, const char *what, uint64_t memory)
 {
@@ -224,10 +235,9 @@ kmt_OfferAllocationsKMT(VkDevice device, const VkOfferAllocationsInfoKMT *pInfo)
     uint64_t start = kmt_events_now(d);
     if (atomic_load(&d->lost))
         return VK_ERROR_DEVICE_LOST;
-    if (!pInfo)
-        return kmt_reject_info(d, command, KMT_ERROR_NULL_INFO, 0);
-    if (pInfo->sType != VK_STRUCTURE_TYPE_OFFER_ALLOCATIONS_INFO_KMT)
-        return kmt_reject_info(d, command, KMT_ERROR_STYPE, (uint64_t)pInfo->sType);
+    VkResult checked = kmt_check_info(d, command, pInfo, VK_STRUCTURE_TYPE_OFFER_ALLOCATIONS_INFO_KMT);
+    if (checked != VK_SUCCESS)
+        return checked;
 
     struct kmt_handle_list list = {pInfo->allocationCount, pInfo->pMemories, pInfo->pResources};
     struct kmt_error_info error = {0};
@@ -273,10 +283,9 @@ kmt_ReclaimAllocationsKMT(VkDevice device, const VkReclaimAllocationsInfoKMT *pI
     if (!d)
         return VK_ERROR_EXTENSION_NOT_PRESENT;
     uint64_t start = kmt_events_now(d);
-    if (!pInfo)
-        return kmt_reject_info(d, command, KMT_ERROR_NULL_INFO, 0);
-    if (pInfo->sType != VK_STRUCTURE_TYPE_RECLAIM_ALLOCATIONS_INFO_KMT)
-        return kmt_reject_info(d, command, KMT_ERROR_STYPE, (uint64_t)pInfo->sType);
+    VkResult checked = kmt_check_info(d, command, pInfo, VK_STRUCTURE_TYPE_RECLAIM_ALLOCATIONS_INFO_KMT);
+    if (checked != VK_SUCCESS)
+        return checked;
 
     struct kmt_handle_list list = {pInfo->allocationCount, pInfo->pMemories, pInfo->pResources};
     struct kmt_error_info error = {0};
@@ -326,10 +335,9 @@ kmt_GetAllocationStateKMT(VkDevice device, VkDeviceMemory memory, VkAllocationSt
     struct kmt_device *d = kmt_command_device(device, KMT_EXT_OFFER_RECLAIM | KMT_EXT_RESIDENCY);
     if (!d)
         return VK_ERROR_EXTENSION_NOT_PRESENT;
-    if (!pState)
-        return kmt_reject_info(d, command, KMT_ERROR_NULL_INFO, 0);
-    if (pState->sType != VK_STRUCTURE_TYPE_ALLOCATION_STATE_KMT)
-        return kmt_reject_info(d, command, KMT_ERROR_STYPE, (uint64_t)pState->sType);
+    VkResult checked = kmt_check_info(d, command, pState, VK_STRUCTURE_TYPE_ALLOCATION_STATE_KMT);
+    if (checked != VK_SUCCESS)
+        return checked;
 
     pthread_mutex_lock(&d->lock);
     kmt_promote_locked(d);
@@ -360,10 +368,9 @@ kmt_GetOfferReclaimStatisticsKMT(VkDevice device, VkOfferReclaimStatisticsKMT *p
     struct kmt_device *d = kmt_command_device(device, KMT_EXT_OFFER_RECLAIM);
     if (!d)
         return VK_ERROR_EXTENSION_NOT_PRESENT;
-    if (!pStatistics)
-        return kmt_reject_info(d, command, KMT_ERROR_NULL_INFO, 0);
-    if (pStatistics->sType != VK_STRUCTURE_TYPE_OFFER_RECLAIM_STATISTICS_KMT)
-        return kmt_reject_info(d, command, KMT_ERROR_STYPE, (uint64_t)pStatistics->sType);
+    VkResult checked = kmt_check_info(d, command, pStatistics, VK_STRUCTURE_TYPE_OFFER_RECLAIM_STATISTICS_KMT);
+    if (checked != VK_SUCCESS)
+        return checked;
     kmt_refresh_budgets(d);
     pthread_mutex_lock(&d->lock);
     kmt_promote_locked(d);

@@ -45,6 +45,9 @@ void kmt_note_error(struct kmt_pending_message *m, const struct kmt_error_info *
                     const struct kmt_handle_list *list);
 VkResult kmt_error_result(enum kmt_error e);
 VkResult kmt_reject_info(struct kmt_device *d, const char *command, enum kmt_error code, uint64_t stype);
+/* A command's info pointer: NULL or a wrong sType is reported (naming the
+ * command) and returns VK_ERROR_VALIDATION_FAILED_EXT; else VK_SUCCESS. */
+VkResult kmt_check_info(struct kmt_device *d, const char *command, const void *info, VkStructureType stype);
 
 /* The device of a hooked call (every hooked device is registered). */
 static inline struct kmt_device *

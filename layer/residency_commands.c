@@ -157,10 +157,9 @@ kmt_MakeResidentKMT(VkDevice device, const VkMakeResidentInfoKMT *pInfo, uint64_
         return VK_ERROR_EXTENSION_NOT_PRESENT;
     if (atomic_load(&d->lost))
         return VK_ERROR_DEVICE_LOST;
-    if (!pInfo)
-        return kmt_reject_info(d, command, KMT_ERROR_NULL_INFO, 0);
-    if (pInfo->sType != VK_STRUCTURE_TYPE_MAKE_RESIDENT_INFO_KMT)
-        return kmt_reject_info(d, command, KMT_ERROR_STYPE, (uint64_t)pInfo->sType);
+    VkResult checked = kmt_check_info(d, command, pInfo, VK_STRUCTURE_TYPE_MAKE_RESIDENT_INFO_KMT);
+    if (checked != VK_SUCCESS)
+        return checked;
 
     const struct kmt_residency_args args = {pInfo->allocationCount, pInfo->pMemories, pInfo->pPriorities,
                                             pInfo->flags};
@@ -212,10 +211,9 @@ kmt_EvictKMT(VkDevice device, const VkEvictInfoKMT *pInfo, VkDeviceSize *pBytesT
         return VK_ERROR_EXTENSION_NOT_PRESENT;
     if (atomic_load(&d->lost))
         return VK_ERROR_DEVICE_LOST;
-    if (!pInfo)
-        return kmt_reject_info(d, command, KMT_ERROR_NULL_INFO, 0);
-    if (pInfo->sType != VK_STRUCTURE_TYPE_EVICT_INFO_KMT)
-        return kmt_reject_info(d, command, KMT_ERROR_STYPE, (uint64_t)pInfo->sType);
+    VkResult checked = kmt_check_info(d, command, pInfo, VK_STRUCTURE_TYPE_EVICT_INFO_KMT);
+    if (checked != VK_SUCCESS)
+        return checked;
 
     const struct kmt_residency_args args = {pInfo->allocationCount, pInfo->pMemories, NULL, pInfo->flags};
     const struct kmt_handle_list list = {args.count, args.memories, NULL};
@@ -281,10 +279,9 @@ kmt_QueryVideoMemoryInfoKMT(VkDevice device, VkMemorySegmentGroupKMT group, VkVi
         return VK_ERROR_EXTENSION_NOT_PRESENT;
     if ((uint32_t)group >= KMT_SEGMENT_GROUPS)
         return reject_group(d, command, group);
-    if (!pInfo)
-        return kmt_reject_info(d, command, KMT_ERROR_NULL_INFO, 0);
-    if (pInfo->sType != VK_STRUCTURE_TYPE_VIDEO_MEMORY_INFO_KMT)
-        return kmt_reject_info(d, command, KMT_ERROR_STYPE, (uint64_t)pInfo->sType);
+    VkResult checked = kmt_check_info(d, command, pInfo, VK_STRUCTURE_TYPE_VIDEO_MEMORY_INFO_KMT);
+    if (checked != VK_SUCCESS)
+        return checked;
     refresh_segments(d, true);
     pthread_mutex_lock(&d->lock);
     pInfo->budget = kmt_segment_budget(&d->segments, group);

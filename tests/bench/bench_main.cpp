@@ -117,6 +117,46 @@ double median_ratio(const std::vector<double>& a, const std::vector<double>& b) 
   return median(std::move(r));
 }
 
+// The paired loop of the offer/reclaim and residency benchmarks: each
+// iteration times a layer block and a floor block back to back, the order
+// alternating, until the benchmark ends or `stop()` says a block failed.
+// `per_block`: elements per block (the items processed).
+struct PairedTimes {
+  std::vector<double> layer_ns, floor_ns;
+};
+
+template <typename LayerBlock, typename FloorBlock, typename Stop>
+PairedTimes run_paired(benchmark::State& state, double per_block, LayerBlock&& layer_block, FloorBlock&& floor_block,
+                       Stop&& stop) {
+  PairedTimes t;
+  uint64_t iteration = 0;
+  for (auto _ : state) {
+    double l, f;
+    if (iteration++ & 1) {
+      f = floor_block();
+      l = layer_block();
+    } else {
+      l = layer_block();
+      f = floor_block();
+    }
+    t.layer_ns.push_back(l);
+    t.floor_ns.push_back(f);
+    state.SetIterationTime(l * 1e-9);
+    if (stop()) break;
+  }
+  state.SetItemsProcessed(int64_t(double(t.layer_ns.size()) * per_block));
+  return t;
+}
+
+// Per-element medians and the paired ratio of run_paired's times.
+void record_paired(benchmark::State& state, const PairedTimes& t, double per_block, uint32_t batch, uint32_t live) {
+  state.counters["layer_ns"] = median(t.layer_ns) / per_block;
+  state.counters["floor_ns"] = median(t.floor_ns) / per_block;
+  state.counters["ratio"] = median_ratio(t.layer_ns, t.floor_ns);
+  state.counters["batch"] = batch;
+  state.counters["live"] = live;
+}
+
 // Any benchmark that could not measure what it should makes the process fail
 // (Google Benchmark itself exits 0 after SkipWithError), so the ctest smoke
 // run catches a broken stack.
@@ -376,8 +416,6 @@ void BM_OfferReclaim(benchmark::State& state, bool resources, uint32_t batch, ui
   PFN_vkSetDeviceMemoryPriorityEXT set_priority = w->floor.set_priority;
   const std::vector<VkDeviceMemory>& layer_window = bookkeeping ? s->np_window : s->on_window;
   uint32_t layer_cursor = 0, floor_cursor = 0;
-  std::vector<double> layer_ns, floor_ns;
-  uint64_t allocations = 0, iteration = 0;
   VkResult failure = VK_SUCCESS;
   bool bad_result = false;
 
@@ -444,30 +482,12 @@ void BM_OfferReclaim(benchmark::State& state, bool resources, uint32_t batch, ui
   };
   auto floor_block = [&] { return bookkeeping ? bookkeeping_floor_block() : priority_floor_block(); };
 
-  for (auto _ : state) {
-    double l, f;
-    if (iteration++ & 1) {
-      f = floor_block();
-      l = layer_block();
-    } else {
-      l = layer_block();
-      f = floor_block();
-    }
-    layer_ns.push_back(l);
-    floor_ns.push_back(f);
-    allocations += uint64_t(reps) * batch;
-    state.SetIterationTime(l * 1e-9);
-    if (failure != VK_SUCCESS || bad_result) break;
-  }
+  const double per_block = double(reps) * batch;
+  const PairedTimes times = run_paired(state, per_block, layer_block, floor_block,
+                                       [&] { return failure != VK_SUCCESS || bad_result; });
   if (failure != VK_SUCCESS) return skip(state, "offer/reclaim failed: " + std::to_string(failure));
   if (bad_result) return skip(state, "reclaim of intact memory reported a discard or a paging fence");
-  state.SetItemsProcessed(int64_t(allocations));
-  const double per_block = double(reps) * batch;
-  state.counters["layer_ns"] = median(layer_ns) / per_block;
-  state.counters["floor_ns"] = median(floor_ns) / per_block;
-  state.counters["ratio"] = median_ratio(layer_ns, floor_ns);
-  state.counters["batch"] = batch;
-  state.counters["live"] = live;
+  record_paired(state, times, per_block, batch, live);
   state.counters["floor_heap_B"] = s->floor_heap_per_alloc;
   state.counters["floor_rss_B"] = s->floor_rss_per_alloc;
   if (!bookkeeping) {
@@ -504,8 +524,6 @@ void BM_Residency(benchmark::State& state, bool transitions, uint32_t batch, uin
   PFN_vkMakeResidentKMT make_resident = w->npr.make_resident;
   PFN_vkEvictKMT evict = w->npr.evict;
   uint32_t layer_cursor = 0, floor_cursor = 0;
-  std::vector<double> layer_ns, floor_ns;
-  uint64_t allocations = 0, iteration = 0;
   VkResult failure = VK_SUCCESS;
   bool bad_result = false;
 
@@ -553,30 +571,12 @@ void BM_Residency(benchmark::State& state, bool transitions, uint32_t batch, uin
     return thread_ns() - t0;
   };
 
-  for (auto _ : state) {
-    double l, f;
-    if (iteration++ & 1) {
-      f = floor_block();
-      l = layer_block();
-    } else {
-      l = layer_block();
-      f = floor_block();
-    }
-    layer_ns.push_back(l);
-    floor_ns.push_back(f);
-    allocations += uint64_t(reps) * batch;
-    state.SetIterationTime(l * 1e-9);
-    if (failure != VK_SUCCESS || bad_result) break;
-  }
+  const double per_block = double(reps) * batch;
+  const PairedTimes times = run_paired(state, per_block, layer_block, floor_block,
+                                       [&] { return failure != VK_SUCCESS || bad_result; });
   if (failure != VK_SUCCESS) return skip(state, "make-resident/evict failed: " + std::to_string(failure));
   if (bad_result) return skip(state, "a paging fence or bytes to trim under an 80% budget");
-  state.SetItemsProcessed(int64_t(allocations));
-  const double per_block = double(reps) * batch;
-  state.counters["layer_ns"] = median(layer_ns) / per_block;
-  state.counters["floor_ns"] = median(floor_ns) / per_block;
-  state.counters["ratio"] = median_ratio(layer_ns, floor_ns);
-  state.counters["batch"] = batch;
-  state.counters["live"] = live;
+  record_paired(state, times, per_block, batch, live);
 }
 
 // ---------------------------------------------------------------------------
